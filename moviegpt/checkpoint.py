@@ -1,0 +1,81 @@
+"""Self-contained checkpoints: written atomically, loaded with weights_only=True, checked before use."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+from .errors import UserError
+from .model import GPT, GPTConfig
+from .tokenizer import CharTokenizer
+
+FORMAT = "moviegpt-checkpoint"
+VERSION = 1
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call write(file) on a temporary file beside path, fsync it, then rename it over path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """Save a checkpoint dict (model weights, config, tokenizer, training state) atomically."""
+    payload = {"format": FORMAT, "version": VERSION, **state}
+    try:
+        atomic_write(path, lambda f: torch.save(payload, f))
+    except OSError as exc:
+        raise UserError(f"cannot write checkpoint {path}: {exc.strerror or exc}") from None
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load and check a MovieGPT checkpoint; anything else is refused with a one-line reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
+        raise UserError(f"not a loadable MovieGPT checkpoint: {path} ({first_line})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError):
+        raise UserError(f"checkpoint is truncated or not a PyTorch file: {path}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise UserError(f"not a MovieGPT checkpoint (made by another tool?): {path}")
+    if state.get("version") != VERSION:
+        raise UserError(f"checkpoint version {state.get('version')} is not supported (expected {VERSION}): {path}")
+    for key in ("model_config", "tokenizer", "model"):
+        if key not in state:
+            raise UserError(f"checkpoint is missing '{key}': {path}")
+    return state
+
+
+def model_from_checkpoint(state: dict) -> tuple[GPT, CharTokenizer]:
+    """Rebuild the model and tokenizer stored in a loaded checkpoint."""
+    tokenizer = CharTokenizer.from_dict(state["tokenizer"])
+    try:
+        config = GPTConfig(**state["model_config"])
+    except TypeError as exc:
+        raise UserError(f"checkpoint has an unknown model config: {exc}") from None
+    model = GPT(config)
+    weights = {k.removeprefix("_orig_mod."): v for k, v in state["model"].items()}
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError:
+        raise UserError("checkpoint weights do not match its model config") from None
+    return model, tokenizer

@@ -1,0 +1,140 @@
+"""The `gpt.py` / `moviegpt` command line: train with --training_data, generate with --checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+from .errors import UserError
+from .presets import PRESETS, apply_preset
+
+DEFAULT_TRAINING_DATA = "dataset/movie_descriptions.txt"
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "dataset" / "sample_movie_descriptions.txt"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Reports a bad flag in one line (no usage dump) with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}\n")
+
+
+def _number(kind: type, minimum: float, inclusive: bool = True):
+    """An argparse type for ints/floats bounded below."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if value < minimum or (value == minimum and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be {'>=' if inclusive else '>'} {minimum}, got {text}")
+        return value
+    return parse
+
+
+positive_int = _number(int, 1)
+non_negative_int = _number(int, 0)
+positive_float = _number(float, 0.0, inclusive=False)
+non_negative_float = _number(float, 0.0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="gpt.py", description="Train a character-level GPT on text, or generate from a checkpoint.")
+    a = p.add_argument
+    a("--checkpoint", help="generate from this checkpoint instead of training")
+    a("--training_data", help=f"UTF-8 text file to train on (default {DEFAULT_TRAINING_DATA}, else the shipped sample)")
+    a("--preset", choices=sorted(PRESETS), default="original",
+      help="model/batch sizes: original (the original's defaults), fast (minutes on a CPU), tiny (smoke test)")
+    a("--batch_size", type=positive_int, help="sequences per training step (original: 128)")
+    a("--context_length", type=positive_int, help="characters the model sees at once (original: 256)")
+    a("--eval_iters", type=positive_int, help="batches per split in each evaluation (original: 100)")
+    a("--eval_interval", type=positive_int, help="steps between evaluations (default: four per epoch)")
+    a("--lr", type=positive_float, help="peak learning rate (original: 2.5e-4)")
+    a("--n_embd", type=positive_int, help="embedding width (original: 768)")
+    a("--n_head", type=positive_int, help="attention heads; must divide n_embd (original: 8)")
+    a("--n_layer", type=positive_int, help="transformer blocks (original: 8)")
+    a("--dropout", type=non_negative_float, help="dropout probability in [0, 1) (original: 0.3)")
+    a("--epochs", type=positive_int, help="passes over the data; one = len(train) // (batch * context) steps (5)")
+    a("--max_iters", type=positive_int, help="stop after this many steps (still evaluates and checkpoints)")
+    a("--max_minutes", type=positive_float, help="stop after this many minutes (still evaluates and checkpoints)")
+    a("--logging_steps", type=positive_int, default=50, help="steps between train-loss logs (50)")
+    a("--keep_checkpoints", type=non_negative_int, default=3, help="newest epoch checkpoints kept; 0 keeps all (3)")
+    a("--out_dir", help="folder for this run's checkpoints and metrics.jsonl (default runs/<timestamp>)")
+    a("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    a("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+      help="autocast precision; auto = bfloat16 where supported, float16 on older GPUs, else float32")
+    a("--wandb", choices=["online", "offline", "disabled"],
+      help="wandb mode (default online when an API key is configured, else offline)")
+    a("--wandb_project", default="moviegpt", help="wandb project name (moviegpt)")
+    a("--seed", type=int, default=7331, help="random seed for initialisation, batches and sampling (7331)")
+    a("--prompt", help="text to continue; asked for when stdin is a terminal, else empty")
+    a("--max_new_tokens", type=non_negative_int, default=500, help="characters to generate (500)")
+    a("--temperature", type=positive_float, default=1.0, help="sampling temperature > 0 (1.0)")
+    a("--top_k", type=positive_int, help="sample only from the k most likely characters (off)")
+    a("--disable-typewriter", dest="typewriter", action="store_false",
+      help="print the generation once at the end instead of character by character")
+    a("--outputs_dir", default="outputs", help="folder for generated text files (outputs)")
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    return argparse.Namespace(**apply_preset(vars(args), args.preset))
+
+
+def resolve_training_data(path: str | None) -> Path:
+    """The file to train on: the flag, else dataset/movie_descriptions.txt, else the shipped sample."""
+    if path is not None:
+        return Path(path)
+    if Path(DEFAULT_TRAINING_DATA).exists():
+        return Path(DEFAULT_TRAINING_DATA)
+    print(f"{DEFAULT_TRAINING_DATA} not found: training on the shipped sample {SAMPLE_DATA} "
+          "(see dataset/README.md for the full Letterboxd data)", flush=True)
+    return SAMPLE_DATA
+
+
+def prepare_out_dir(out_dir: str | None) -> Path:
+    """The run folder; one that already holds checkpoints is refused so none is overwritten."""
+    path = Path(out_dir) if out_dir else Path("runs") / datetime.now().strftime("%Y%m%d_%H%M%S")
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out_dir is a file, not a folder: {path}")
+    if path.is_dir() and any(path.glob("*.pt")):
+        raise UserError(f"--out_dir {path} already holds checkpoints; choose another folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create --out_dir {path}: {exc.strerror}") from None
+    return path
+
+
+def read_prompt(prompt: str | None) -> str:
+    """--prompt if given; else ask when stdin is a terminal; else the empty prompt."""
+    if prompt is not None:
+        return prompt
+    if not sys.stdin.isatty():
+        return ""
+    try:
+        return input("Prompt (empty: a new movie from scratch): ")
+    except EOFError:
+        return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+        from .commands import generate_command, train_command  # imports torch: after --help
+
+        if args.checkpoint:
+            generate_command(args)
+        else:
+            train_command(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,78 @@
+"""What the command line runs: a training run, and a generation from a checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from . import cli
+from .checkpoint import load_checkpoint, model_from_checkpoint
+from .data import TextDataset, read_text
+from .model import GPT, GPTConfig
+from .runtime import resolve_device, resolve_dtype, seed_everything
+from .sampling import GenerationConfig, generate_text, save_output, stream
+from .tokenizer import CharTokenizer
+from .tracking import RunLogger, resolve_wandb_mode
+from .training import TrainConfig, Trainer
+
+
+def train_config_from(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, max_iters=args.max_iters,
+        max_minutes=args.max_minutes, eval_iters=args.eval_iters, eval_interval=args.eval_interval,
+        logging_steps=args.logging_steps, seed=args.seed, keep_checkpoints=args.keep_checkpoints,
+    )
+
+
+def generation_config_from(args: argparse.Namespace) -> GenerationConfig:
+    return GenerationConfig(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
+                            top_k=args.top_k, seed=args.seed)
+
+
+def generate_and_save(model: GPT, tokenizer: CharTokenizer, args: argparse.Namespace,
+                      device: torch.device, dtype: torch.dtype) -> None:
+    """Ask for (or take) a prompt, stream the generation, save it under outputs/."""
+    config = generation_config_from(args)
+    prompt = cli.read_prompt(args.prompt)
+    pieces = generate_text(model, tokenizer, prompt, config, device, dtype)
+    text = stream(prompt, pieces, typewriter=args.typewriter)
+    print(f"saved to {save_output(text, args.outputs_dir)}")
+
+
+def train_command(args: argparse.Namespace) -> None:
+    data_path = cli.resolve_training_data(args.training_data)
+    generation_config_from(args)  # refuse bad sampling settings before a long run, not after
+    text = read_text(data_path)
+    tokenizer = CharTokenizer.from_text(text)
+    dataset = TextDataset.from_text(text, tokenizer)
+    model_config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=args.context_length,
+                             n_embd=args.n_embd, n_head=args.n_head, n_layer=args.n_layer, dropout=args.dropout)
+    dataset.check_fits(model_config.context_length)
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    wandb_mode = resolve_wandb_mode(args.wandb)
+    out_dir = cli.prepare_out_dir(args.out_dir)
+    seed_everything(args.seed)
+    model = GPT(model_config)
+    run_args = {**vars(args), "training_data": str(data_path), "out_dir": str(out_dir)}
+    print(f"training on {data_path} ({len(text):,} characters, vocabulary {tokenizer.vocab_size}) | "
+          f"{model.num_parameters() / 1e6:.2f}M parameters | {device} {str(dtype).removeprefix('torch.')} | "
+          f"run folder {out_dir}", flush=True)
+    logger = RunLogger(out_dir, wandb_mode, args.wandb_project,
+                       {**run_args, "n_params": model.num_parameters(), "vocab_size": tokenizer.vocab_size})
+    try:
+        trainer = Trainer(model, tokenizer, dataset, train_config_from(args), device, dtype, out_dir, logger,
+                          extra_state={"train_args": run_args})
+        result = trainer.train()
+    finally:
+        logger.close()
+    print(f"done: {result.step} steps, val loss {result.val_loss:.4f}, checkpoint {result.checkpoint}", flush=True)
+    generate_and_save(model, tokenizer, args, device, dtype)
+
+
+def generate_command(args: argparse.Namespace) -> None:
+    model, tokenizer = model_from_checkpoint(load_checkpoint(args.checkpoint))
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    generate_and_save(model.to(device), tokenizer, args, device, dtype)

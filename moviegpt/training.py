@@ -1,0 +1,223 @@
+"""The training loop: AdamW, warmup + cosine schedule, mixed precision, evaluation, checkpoints."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from .checkpoint import save_checkpoint
+from .data import TextDataset
+from .errors import UserError
+from .model import GPT
+from .runtime import autocast
+from .tokenizer import CharTokenizer
+from .tracking import RunLogger
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 128
+    lr: float = 2.5e-4
+    epochs: int = 5
+    max_iters: int | None = None
+    max_minutes: float | None = None
+    eval_iters: int = 100
+    eval_interval: int | None = None  # None: four evaluations per epoch
+    logging_steps: int = 50
+    warmup_iters: int | None = None  # None: 5% of the planned steps, at most 100
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    seed: int = 7331
+    keep_checkpoints: int = 3  # newest epoch checkpoints kept; 0 keeps all
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    step: int
+    train_loss: float
+    val_loss: float
+
+
+def make_optimizer(model: GPT, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (not biases, LayerNorm or embeddings' 1-d params)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    fused = device.type == "cuda"
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95), fused=fused, foreach=None if fused else True)
+
+
+def learning_rate(config: TrainConfig, step: int, progress: float, warmup: int) -> float:
+    """Linear warmup for `warmup` steps, then cosine decay to min_lr_ratio * lr as progress reaches 1."""
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    cosine = 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+    return config.lr * (config.min_lr_ratio + (1.0 - config.min_lr_ratio) * cosine)
+
+
+class Trainer:
+    """Trains a model on a TextDataset and writes checkpoints and metrics into out_dir."""
+
+    def __init__(self, model: GPT, tokenizer: CharTokenizer, dataset: TextDataset, config: TrainConfig,
+                 device: torch.device, dtype: torch.dtype, out_dir: Path, logger: RunLogger,
+                 extra_state: dict[str, Any] | None = None):
+        self.model, self.tokenizer, self.dataset, self.config = model, tokenizer, dataset, config
+        self.device, self.dtype, self.out_dir, self.logger = device, dtype, Path(out_dir), logger
+        self.extra_state = extra_state or {}
+        self.context_length = model.config.context_length
+        self.optimizer = make_optimizer(model, config, device)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+        self.data_generator = torch.Generator().manual_seed(config.seed)
+        self.steps_per_epoch = dataset.steps_per_epoch(config.batch_size, self.context_length)
+        planned = self.steps_per_epoch * config.epochs
+        self.total_steps = min(planned, config.max_iters) if config.max_iters else planned
+        self.warmup = config.warmup_iters if config.warmup_iters is not None else min(100, max(1, self.total_steps // 20))
+        self.eval_interval = config.eval_interval or max(1, self.steps_per_epoch // 4)
+        self.step = 0
+        self.tokens_seen = 0
+        self.start_time = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start_time
+
+    def progress(self) -> float:
+        """Fraction of the run done: by steps, or by time when a --max_minutes budget ends it sooner."""
+        done = self.step / self.total_steps
+        if self.config.max_minutes:
+            done = max(done, self.elapsed() / (60 * self.config.max_minutes))
+        return done
+
+    def should_stop(self) -> bool:
+        if self.config.max_iters and self.step >= self.config.max_iters:
+            return True
+        return bool(self.config.max_minutes) and self.elapsed() >= 60 * self.config.max_minutes
+
+    def batch(self, split: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.dataset.get_batch(split, self.config.batch_size, self.context_length, generator)
+        if self.device.type == "cuda":
+            return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
+        return x.to(self.device), y.to(self.device)
+
+    def train_step(self) -> torch.Tensor:
+        """One optimizer step; returns the loss as a tensor, so no host synchronisation happens here."""
+        lr = learning_rate(self.config, self.step, self.progress(), self.warmup)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x, y = self.batch("train", self.data_generator)
+        with autocast(self.device, self.dtype):
+            _, loss = self.model(x, y)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        self.tokens_seen += x.numel()
+        return loss.detach()
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Mean loss over eval_iters batches per split; the same batches every time (fixed seed)."""
+        self.model.eval()
+        losses = {}
+        for split in ("train", "val"):
+            generator = torch.Generator().manual_seed(self.config.seed + 1)
+            total = torch.zeros((), device=self.device)
+            for _ in range(self.config.eval_iters):
+                x, y = self.batch(split, generator)
+                with autocast(self.device, self.dtype):
+                    total += self.model(x, y)[1]
+            losses[split] = (total / self.config.eval_iters).item()
+        self.model.train()
+        return losses
+
+    def event(self, epoch: int, **metrics: float) -> dict[str, Any]:
+        return {"step": self.step, "epoch": epoch, "tokens_seen": self.tokens_seen,
+                "elapsed_s": round(self.elapsed(), 3), **metrics}
+
+    def run_evaluation(self, epoch: int) -> dict[str, float]:
+        losses = self.evaluate()
+        if not all(math.isfinite(v) for v in losses.values()):
+            raise UserError(f"training diverged: evaluation loss is not finite at step {self.step}; "
+                            "try a lower --lr (earlier checkpoints were kept)")
+        self.logger.log(self.event(epoch, eval_train_loss=losses["train"], val_loss=losses["val"],
+                                   val_perplexity=math.exp(min(losses["val"], 50.0))))
+        return losses
+
+    def save(self, epoch: int, epoch_completed: bool, losses: dict[str, float]) -> Path:
+        path = self.out_dir / f"epoch_{epoch:03d}.pt"
+        save_checkpoint(path, {
+            "model_config": self.model.config.to_dict(),
+            "tokenizer": self.tokenizer.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": epoch, "epoch_completed": epoch_completed,
+            "step": self.step, "tokens_seen": self.tokens_seen,
+            "rng": {"torch": torch.get_rng_state(), "data": self.data_generator.get_state()},
+            "train_config": asdict(self.config),
+            "metrics": {"train_loss": losses["train"], "val_loss": losses["val"]},
+            **self.extra_state,
+        })
+        self.prune_checkpoints()
+        return path
+
+    def prune_checkpoints(self) -> None:
+        if self.config.keep_checkpoints > 0:
+            for old in sorted(self.out_dir.glob("epoch_*.pt"))[: -self.config.keep_checkpoints]:
+                old.unlink(missing_ok=True)
+
+    def log_train_loss(self, loss: torch.Tensor, epoch: int, bar: tqdm, since: tuple[float, int]) -> tuple[float, int]:
+        """Synchronise once every logging_steps: check the loss, show it and log it."""
+        value = loss.item()
+        if not math.isfinite(value):
+            raise UserError(f"training diverged: loss is {value} at step {self.step}; "
+                            "try a lower --lr (earlier checkpoints were kept)")
+        now = self.elapsed()
+        tokens_per_s = (self.tokens_seen - since[1]) / max(now - since[0], 1e-9)
+        bar.set_postfix(loss=f"{value:.4f}", tok_s=f"{tokens_per_s:,.0f}")
+        self.logger.log(self.event(epoch, train_loss=value, tokens_per_s=tokens_per_s,
+                                   lr=self.optimizer.param_groups[0]["lr"]))
+        return now, self.tokens_seen
+
+    def train(self) -> TrainResult:
+        self.model.to(self.device).train()
+        since = (0.0, 0)
+        path, losses = None, {}
+        for epoch in range(1, self.config.epochs + 1):
+            last_eval = -1
+            bar = tqdm(total=self.steps_per_epoch, desc=f"epoch {epoch}/{self.config.epochs}",
+                       unit="step", dynamic_ncols=True, mininterval=0.5)
+            stop = False
+            for _ in range(self.steps_per_epoch):
+                loss = self.train_step()
+                bar.update(1)
+                if self.step % self.config.logging_steps == 0:
+                    since = self.log_train_loss(loss, epoch, bar, since)
+                if self.step % self.eval_interval == 0:
+                    losses, last_eval = self.run_evaluation(epoch), self.step
+                    bar.write(f"step {self.step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+                stop = self.should_stop()
+                if stop:
+                    break
+            bar.close()
+            if last_eval != self.step:
+                losses = self.run_evaluation(epoch)
+            completed = not stop or self.step % self.steps_per_epoch == 0
+            path = self.save(epoch, completed, losses)
+            print(f"epoch {epoch}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}, "
+                  f"checkpoint {path}", flush=True)
+            if stop:
+                break
+        return TrainResult(path, self.step, losses["train"], losses["val"])
