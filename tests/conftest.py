@@ -1,0 +1,48 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+TINY_TEXT = (
+    "The description of the movie named 'Paper Moon Harbor' is:\n"
+    "A lighthouse keeper finds a map folded inside a bottle and sails after it.\n"
+    "END_OF_MOVIE\n"
+    "The description of the movie named 'Tea for the Dragon' is:\n"
+    "An old dragon opens a tea house, and the village learns to trust him again.\n"
+    "END_OF_MOVIE\n"
+) * 6
+
+
+def run_gpt(*args: str, cwd: Path, timeout: float = 120, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run gpt.py in a subprocess with wandb off and no terminal on stdin."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "gpt.py"), *args], cwd=cwd, env=env, input=stdin or "",
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture
+def tiny_text_file(tmp_path: Path) -> Path:
+    path = tmp_path / "movies.txt"
+    path.write_text(TINY_TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path_factory, ) -> Path:
+    """A checkpoint of a tiny model trained for a few steps (made once per test that asks)."""
+    work = tmp_path_factory.mktemp("tiny_run")
+    data = work / "movies.txt"
+    data.write_text(TINY_TEXT, encoding="utf-8")
+    result = run_gpt("--training_data", str(data), "--preset", "tiny", "--max_iters", "3", "--wandb", "disabled",
+                     "--out_dir", str(work / "run"), "--prompt", "", "--max_new_tokens", "5", cwd=work)
+    assert result.returncode == 0, result.stderr
+    (checkpoint,) = (work / "run").glob("epoch_*.pt")
+    return checkpoint

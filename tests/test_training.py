@@ -1,0 +1,111 @@
+import json
+import math
+
+import pytest
+import torch
+
+from moviegpt.checkpoint import load_checkpoint
+from moviegpt.data import TextDataset
+from moviegpt.model import GPT, GPTConfig
+from moviegpt.tokenizer import CharTokenizer
+from moviegpt.tracking import RunLogger
+from moviegpt.training import TrainConfig, Trainer, learning_rate, make_optimizer
+
+TEXT = "to be or not to be, that is the question. " * 40
+
+
+def make_trainer(tmp_path, text=TEXT, dtype=torch.float32, context_length=16, **overrides) -> Trainer:
+    torch.manual_seed(0)
+    tok = CharTokenizer.from_text(text)
+    data = TextDataset.from_text(text, tok)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=context_length, n_embd=32, n_head=2,
+                          n_layer=2, dropout=0.0))
+    config = TrainConfig(**{"batch_size": 8, "lr": 3e-3, "epochs": 1, "eval_iters": 2, "logging_steps": 5,
+                            **overrides})
+    logger = RunLogger(tmp_path, "disabled", "test", {})
+    return Trainer(model, tok, data, config, torch.device("cpu"), dtype, tmp_path, logger)
+
+
+def read_events(tmp_path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_tiny_model_memorises_a_short_text(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=1, lr=1e-2, max_iters=500, eval_interval=1000, warmup_iters=10)
+    trainer.steps_per_epoch = trainer.total_steps = 500
+    result = trainer.train()
+    assert result.train_loss < 0.25, result  # from ~3.0 at init
+
+
+def test_schedule_warms_up_then_decays_to_the_floor():
+    config = TrainConfig(lr=1.0, min_lr_ratio=0.1)
+    assert learning_rate(config, step=0, progress=0.0, warmup=10) == pytest.approx(0.1)
+    assert learning_rate(config, step=9, progress=0.0, warmup=10) == pytest.approx(1.0)
+    assert learning_rate(config, step=50, progress=0.5, warmup=10) == pytest.approx(0.55)
+    assert learning_rate(config, step=100, progress=1.0, warmup=10) == pytest.approx(0.1)
+
+
+def test_weight_decay_only_on_matrices():
+    model = GPT(GPTConfig(vocab_size=10, context_length=8, n_embd=16, n_head=2, n_layer=1, dropout=0.0))
+    decayed, plain = make_optimizer(model, TrainConfig(), torch.device("cpu")).param_groups
+    assert decayed["weight_decay"] > 0 and plain["weight_decay"] == 0
+    assert all(p.dim() >= 2 for p in decayed["params"]) and all(p.dim() == 1 for p in plain["params"])
+    assert sum(p.numel() for g in (decayed, plain) for p in g["params"]) == model.num_parameters()
+
+
+def test_max_iters_stops_evaluates_and_checkpoints(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=3, max_iters=7)
+    assert trainer.steps_per_epoch == 11
+    result = trainer.train()
+    assert result.step == 7
+    state = load_checkpoint(result.checkpoint)
+    assert (state["step"], state["epoch"], state["epoch_completed"]) == (7, 1, False)
+    assert state["train_config"]["max_iters"] == 7
+    assert math.isclose(state["metrics"]["val_loss"], result.val_loss)
+    events = read_events(tmp_path)
+    assert events[-1]["step"] == 7 and "val_loss" in events[-1]
+
+
+def test_every_epoch_writes_a_checkpoint_and_old_ones_are_pruned(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=4, keep_checkpoints=2, max_iters=8)
+    trainer.steps_per_epoch = 2
+    trainer.train()
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["epoch_003.pt", "epoch_004.pt"]
+    assert load_checkpoint(tmp_path / "epoch_004.pt")["epoch_completed"] is True
+
+
+def test_metrics_have_global_steps_and_all_fields(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=2, logging_steps=5)
+    trainer.train()
+    events = read_events(tmp_path)
+    train_events = [e for e in events if "train_loss" in e]
+    eval_events = [e for e in events if "val_loss" in e]
+    assert [e["step"] for e in train_events] == list(range(5, 23, 5))  # never restarts per epoch
+    for e in train_events:
+        assert {"epoch", "tokens_seen", "elapsed_s", "tokens_per_s", "lr"} <= e.keys()
+    assert eval_events[-1]["step"] == 22 and eval_events[-1]["epoch"] == 2
+    assert eval_events[-1]["val_perplexity"] == pytest.approx(math.exp(eval_events[-1]["val_loss"]))
+    assert train_events[-1]["tokens_seen"] == 20 * 8 * 16
+
+
+def test_time_budget_stops_training(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=1000, max_minutes=0.02)
+    result = trainer.train()
+    assert 0 < result.step < trainer.steps_per_epoch * 1000
+    assert trainer.elapsed() < 20
+
+
+def test_same_seed_same_weights(tmp_path):
+    a = make_trainer(tmp_path / "a", max_iters=4)
+    b = make_trainer(tmp_path / "b", max_iters=4)
+    a.train(), b.train()
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_bf16_autocast_trains_on_cpu(tmp_path):
+    trainer = make_trainer(tmp_path, dtype=torch.bfloat16, max_iters=30, warmup_iters=2)
+    first = trainer.evaluate()["train"]
+    result = trainer.train()
+    assert result.train_loss < first - 0.3
+    assert next(trainer.model.parameters()).dtype == torch.float32  # fp32 master weights
