@@ -28,7 +28,7 @@ class TrainConfig:
     max_iters: int | None = None
     max_minutes: float | None = None
     eval_iters: int = 100
-    eval_interval: int | None = None  # None: four evaluations per epoch
+    eval_interval: int | None = None  # None: four per epoch, but at least 4 * eval_iters steps apart
     logging_steps: int = 50
     warmup_iters: int | None = None  # None: 5% of the planned steps, at most 100
     min_lr_ratio: float = 0.1
@@ -82,7 +82,8 @@ class Trainer:
         planned = self.steps_per_epoch * config.epochs
         self.total_steps = min(planned, config.max_iters) if config.max_iters else planned
         self.warmup = config.warmup_iters if config.warmup_iters is not None else min(100, max(1, self.total_steps // 20))
-        self.eval_interval = config.eval_interval or max(1, self.steps_per_epoch // 4)
+        # An evaluation costs about eval_iters training steps; keep it a small share of the run.
+        self.eval_interval = config.eval_interval or max(self.steps_per_epoch // 4, 4 * config.eval_iters)
         self.step = 0
         self.tokens_seen = 0
         self.start_time = time.perf_counter()

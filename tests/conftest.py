@@ -35,9 +35,9 @@ def tiny_text_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def tiny_checkpoint(tmp_path_factory, ) -> Path:
-    """A checkpoint of a tiny model trained for a few steps (made once per test that asks)."""
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A checkpoint of a tiny model trained for a few steps (made once per session; do not modify it)."""
     work = tmp_path_factory.mktemp("tiny_run")
     data = work / "movies.txt"
     data.write_text(TINY_TEXT, encoding="utf-8")

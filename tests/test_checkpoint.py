@@ -65,6 +65,7 @@ class _Evil:
         return (print, ("pwned",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_pickle_with_code_is_refused(tmp_path):
     with open(tmp_path / "evil.pt", "wb") as f:
         pickle.dump(_Evil(), f)
