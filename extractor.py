@@ -1,0 +1,51 @@
+"""Turn Letterboxd's movies.csv (or another catalogue CSV) into MovieGPT's training format.
+
+    python extractor.py --input movies.csv --output dataset/movie_descriptions.txt --small 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from moviegpt.cli import OneLineParser, positive_int
+from moviegpt.errors import UserError
+from moviegpt.extract import ExtractConfig, extract
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="extractor.py", description=__doc__.splitlines()[0])
+    p.add_argument("--input", type=Path, default=Path("movies.csv"), help="catalogue CSV to read (movies.csv)")
+    p.add_argument("--output", type=Path, default=Path("dataset/movie_descriptions.txt"),
+                   help="training text to write (dataset/movie_descriptions.txt)")
+    p.add_argument("--title-column", default="name", help="column with the title (Letterboxd: name; TMDB: title)")
+    p.add_argument("--text-column", default="description",
+                   help="column with the description (Letterboxd: description; TMDB: overview; Wikipedia: Plot)")
+    p.add_argument("--small", type=positive_int, help="also write the first N movies to <output>_small.txt")
+    p.add_argument("--small-output", type=Path, help="where --small writes (default <output stem>_small.txt)")
+    p.add_argument("--shuffle", action="store_true", help="shuffle the movies (with --seed)")
+    p.add_argument("--seed", type=int, default=7331, help="shuffle seed (7331, as the original)")
+    p.add_argument("--ascii", action="store_true", help="transliterate to ASCII with unidecode (the original did)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = ExtractConfig(input=args.input, output=args.output, title_column=args.title_column,
+                           text_column=args.text_column, small=args.small, small_output=args.small_output,
+                           shuffle=args.shuffle, seed=args.seed, ascii=args.ascii)
+    try:
+        summary = extract(config)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write {config.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"{config.input} -> {config.output}: {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
