@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import torch
 
 from .errors import UserError
+from .files import atomic_write
 from .model import GPT, GPTConfig
 from .tokenizer import CharTokenizer
 
 FORMAT = "moviegpt-checkpoint"
 VERSION = 1
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Call write(file) on a temporary file beside path, fsync it, then rename it over path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -45,7 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="gpt.py", description="Train a character-level GPT on text, or generate from a checkpoint.")
     a = p.add_argument
     a("--checkpoint", help="generate from this checkpoint instead of training")
-    a("--training_data", help=f"UTF-8 text file to train on (default {DEFAULT_TRAINING_DATA}, else the shipped sample)")
+    a("--training_data", nargs="+", metavar="SOURCE",
+      help=f"UTF-8 text to train on: files, folders of .txt, globs or http(s) URLs "
+           f"(default {DEFAULT_TRAINING_DATA}, else the shipped sample)")
+    a("--cache_dir", default=None,
+      help="where token caches and downloads go (default $MOVIEGPT_CACHE_DIR, else ~/.cache/moviegpt)")
     a("--preset", choices=sorted(PRESETS), default="original",
       help="model/batch sizes: original (the original's defaults), fast (minutes on a CPU), tiny (smoke test)")
     a("--batch_size", type=positive_int, help="sequences per training step (original: 128)")
@@ -85,15 +90,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return argparse.Namespace(**apply_preset(vars(args), args.preset))
 
 
-def resolve_training_data(path: str | None) -> Path:
-    """The file to train on: the flag, else dataset/movie_descriptions.txt, else the shipped sample."""
-    if path is not None:
-        return Path(path)
+def resolve_training_data(specs: list[str] | None) -> list[str]:
+    """What to train on: the flag, else dataset/movie_descriptions.txt, else the shipped sample."""
+    if specs:
+        return specs
     if Path(DEFAULT_TRAINING_DATA).exists():
-        return Path(DEFAULT_TRAINING_DATA)
+        return [DEFAULT_TRAINING_DATA]
     print(f"{DEFAULT_TRAINING_DATA} not found: training on the shipped sample {SAMPLE_DATA} "
           "(see dataset/README.md for the full Letterboxd data)", flush=True)
-    return SAMPLE_DATA
+    return [str(SAMPLE_DATA)]
+
+
+def resolve_cache_dir(cache_dir: str | None) -> Path:
+    """--cache_dir, else $MOVIEGPT_CACHE_DIR, else $XDG_CACHE_HOME/moviegpt or ~/.cache/moviegpt."""
+    if cache_dir:
+        return Path(cache_dir)
+    if os.environ.get("MOVIEGPT_CACHE_DIR"):
+        return Path(os.environ["MOVIEGPT_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "moviegpt"
 
 
 def prepare_out_dir(out_dir: str | None) -> Path:

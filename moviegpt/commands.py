@@ -8,10 +8,12 @@ import torch
 
 from . import cli
 from .checkpoint import load_checkpoint, model_from_checkpoint
-from .data import TextDataset, read_text
+from .data import TextDataset
 from .model import GPT, GPTConfig
 from .runtime import resolve_device, resolve_dtype, seed_everything
 from .sampling import GenerationConfig, generate_text, save_output, stream
+from .sources import resolve_sources
+from .token_cache import encode_corpus
 from .tokenizer import CharTokenizer
 from .tracking import RunLogger, resolve_wandb_mode
 from .training import TrainConfig, Trainer
@@ -41,11 +43,12 @@ def generate_and_save(model: GPT, tokenizer: CharTokenizer, args: argparse.Names
 
 
 def train_command(args: argparse.Namespace) -> None:
-    data_path = cli.resolve_training_data(args.training_data)
     generation_config_from(args)  # refuse bad sampling settings before a long run, not after
-    text = read_text(data_path)
-    tokenizer = CharTokenizer.from_text(text)
-    dataset = TextDataset.from_text(text, tokenizer)
+    cache_dir = cli.resolve_cache_dir(args.cache_dir)
+    files = resolve_sources(cli.resolve_training_data(args.training_data), cache_dir / "downloads")
+    corpus = encode_corpus(files, cache_dir / "tokens")
+    tokenizer = corpus.tokenizer
+    dataset = TextDataset.from_tokens(corpus.tokens, tokenizer)
     model_config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=args.context_length,
                              n_embd=args.n_embd, n_head=args.n_head, n_layer=args.n_layer, dropout=args.dropout)
     dataset.check_fits(model_config.context_length)
@@ -55,8 +58,10 @@ def train_command(args: argparse.Namespace) -> None:
     out_dir = cli.prepare_out_dir(args.out_dir)
     seed_everything(args.seed)
     model = GPT(model_config)
-    run_args = {**vars(args), "training_data": str(data_path), "out_dir": str(out_dir)}
-    print(f"training on {data_path} ({len(text):,} characters, vocabulary {tokenizer.vocab_size}) | "
+    run_args = {**vars(args), "training_data": [str(f) for f in files], "out_dir": str(out_dir)}
+    source = str(files[0]) if len(files) == 1 else f"{len(files)} files"
+    print(f"training on {source} ({len(corpus.tokens):,} characters, vocabulary {tokenizer.vocab_size}, "
+          f"token cache {'reused' if corpus.reused else 'built'}: {corpus.cache_path}) | "
           f"{model.num_parameters() / 1e6:.2f}M parameters | {device} {str(dtype).removeprefix('torch.')} | "
           f"run folder {out_dir}", flush=True)
     logger = RunLogger(out_dir, wandb_mode, args.wandb_project,

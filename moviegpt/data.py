@@ -1,8 +1,6 @@
-"""Training text: reading and checking it, encoding it compactly, splitting it and sampling batches."""
+"""Token ids of a corpus, split into train and validation, and random training windows from them."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -11,44 +9,53 @@ from .errors import UserError
 from .tokenizer import CharTokenizer
 
 VAL_FRACTION = 0.1
+RECORD_END = "END_OF_MOVIE\n"
 
 
-def read_text(path: str | Path) -> str:
-    """Read a UTF-8 training file, refusing missing, empty, binary and non-UTF-8 files."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"training data not found: {path}")
-    if path.is_dir():
-        raise UserError(f"training data is a directory, not a text file: {path}")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read training data {path}: {exc.strerror}") from None
-    if b"\x00" in raw:
-        raise UserError(f"training data looks like a binary file (it contains NUL bytes): {path}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError(
-            f"training data is not UTF-8 text: {path} (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
-        ) from None
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
-    if not text.strip():
-        raise UserError(f"training data is empty: {path}")
-    return text
+def find_marker(tokens: np.ndarray, marker: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """End positions (one past the marker) of every occurrence of marker inside tokens[lo:hi]."""
+    window = np.asarray(tokens[lo:hi])
+    n = len(window) - len(marker) + 1
+    if n <= 0:
+        return np.empty(0, dtype=np.int64)
+    hits = np.flatnonzero(window[:n] == marker[0])
+    for offset in range(1, len(marker)):
+        hits = hits[window[hits + offset] == marker[offset]]
+    return lo + hits + len(marker)
+
+
+def split_point(tokens: np.ndarray, tokenizer: CharTokenizer, val_fraction: float = VAL_FRACTION) -> int:
+    """First (1 - val_fraction) of the tokens for training; moved to the nearest record end in movie-format text."""
+    target = int(len(tokens) * (1 - val_fraction))
+    if tokenizer.unknown_chars(RECORD_END):
+        return target
+    marker = np.array(tokenizer.encode(RECORD_END), dtype=tokens.dtype)
+    radius = 2**16
+    while True:
+        lo, hi = max(0, target - radius), min(len(tokens), target + radius)
+        ends = find_marker(tokens, marker, lo, hi)
+        ends = ends[(ends > 0) & (ends < len(tokens))]  # both splits keep something
+        if len(ends):
+            return int(ends[np.argmin(np.abs(ends - target))])
+        if lo == 0 and hi == len(tokens):
+            return target
+        radius *= 4
 
 
 class TextDataset:
-    """Token ids of a corpus held as compact numpy arrays: first 90% train, last 10% validation."""
+    """Train and validation token arrays (numpy arrays or memmaps, never Python lists)."""
 
     def __init__(self, train: np.ndarray, val: np.ndarray):
         self.splits = {"train": train, "val": val}
 
     @classmethod
+    def from_tokens(cls, tokens: np.ndarray, tokenizer: CharTokenizer) -> TextDataset:
+        n_train = split_point(tokens, tokenizer)
+        return cls(tokens[:n_train], tokens[n_train:])
+
+    @classmethod
     def from_text(cls, text: str, tokenizer: CharTokenizer) -> TextDataset:
-        ids = tokenizer.encode_array(text)
-        n_train = int(len(ids) * (1 - VAL_FRACTION))
-        return cls(ids[:n_train], ids[n_train:])
+        return cls.from_tokens(tokenizer.encode_array(text), tokenizer)
 
     def check_fits(self, context_length: int) -> None:
         """Refuse a corpus whose splits cannot hold one window of context_length + 1 tokens."""
@@ -69,6 +76,6 @@ class TextDataset:
         """Random windows of inputs x and next-token targets y, as int64 CPU tensors."""
         ids = self.splits[split]
         starts = torch.randint(len(ids) - context_length, (batch_size,), generator=generator).numpy()
-        windows = ids[starts[:, None] + np.arange(context_length + 1)].astype(np.int64)
+        windows = np.stack([ids[s:s + context_length + 1] for s in starts]).astype(np.int64)
         batch = torch.from_numpy(windows)
-        return batch[:, :-1], batch[:, 1:]
+        return batch[:, :-1].contiguous(), batch[:, 1:].contiguous()

@@ -12,7 +12,7 @@ from typing import TextIO
 import torch
 from torch.nn import functional as F
 
-from .checkpoint import atomic_write
+from .files import atomic_write
 from .errors import UserError
 from .model import GPT
 from .runtime import autocast

@@ -28,6 +28,12 @@ def run_gpt(*args: str, cwd: Path, timeout: float = 120, stdin: str | None = Non
     )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def isolated_cache(tmp_path_factory):
+    """Token caches and downloads of the tests (and their subprocesses) go to a temporary folder."""
+    os.environ["MOVIEGPT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture
 def tiny_text_file(tmp_path: Path) -> Path:
     path = tmp_path / "movies.txt"

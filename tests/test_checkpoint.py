@@ -3,8 +3,9 @@ import pickle
 import pytest
 import torch
 
-from moviegpt.checkpoint import atomic_write, load_checkpoint, model_from_checkpoint, save_checkpoint
+from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from moviegpt.errors import UserError
+from moviegpt.files import atomic_write
 from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer import CharTokenizer
 

@@ -37,7 +37,7 @@ def test_train_then_generate_end_to_end(tmp_path, tiny_text_file):
 def test_checkpoint_is_self_contained(tmp_path, tiny_checkpoint):
     state = torch.load(tiny_checkpoint, weights_only=True)
     assert {"model_config", "tokenizer", "model", "optimizer", "epoch", "step", "rng", "train_args"} <= state.keys()
-    assert state["train_args"]["n_embd"] == 32 and state["train_args"]["training_data"].endswith("movies.txt")
+    assert state["train_args"]["n_embd"] == 32 and state["train_args"]["training_data"][0].endswith("movies.txt")
     assert set(state["tokenizer"]["chars"]) == set(TINY_TEXT)
 
 
@@ -148,7 +148,7 @@ def test_shipped_sample_is_used_when_no_data_is_given(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "dataset/movie_descriptions.txt not found" in result.stdout
     state = torch.load(tmp_path / "run" / "epoch_001.pt", weights_only=True)
-    assert state["train_args"]["training_data"] == str(ROOT / "dataset" / "sample_movie_descriptions.txt")
+    assert state["train_args"]["training_data"] == [str(ROOT / "dataset" / "sample_movie_descriptions.txt")]
 
 
 def test_wandb_offline_run_never_prompts(tmp_path, tiny_text_file):

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from moviegpt.data import TextDataset, read_text
+from moviegpt.data import TextDataset
+from moviegpt.textfile import read_text
 from moviegpt.errors import UserError
 from moviegpt.tokenizer import CharTokenizer
 

@@ -1,0 +1,127 @@
+"""Encoding a corpus once into a token file (.bin + .json) and reading it back as a numpy memmap.
+
+Both passes (vocabulary, then ids) stream through the files in chunks, so memory stays bounded however large
+the corpus is. A second run on unchanged files reuses the cache; a changed file (size, mtime, head or tail)
+rebuilds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .files import atomic_write
+from .errors import UserError
+from .textfile import iter_text_chunks
+from .tokenizer import CharTokenizer
+
+CACHE_VERSION = 1
+UNICODE_SIZE = 0x110000
+FINGERPRINT_BYTES = 2**20
+
+
+@dataclass
+class EncodedCorpus:
+    tokens: np.ndarray  # read-only memmap
+    tokenizer: CharTokenizer
+    files: list[Path]
+    cache_path: Path
+    reused: bool
+
+
+def fingerprint(path: Path) -> dict:
+    """Size, mtime and a hash of the first and last MiB: cheap, and catches any edit in practice."""
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        digest.update(f.read(FINGERPRINT_BYTES))
+        if stat.st_size > FINGERPRINT_BYTES:
+            f.seek(max(FINGERPRINT_BYTES, stat.st_size - FINGERPRINT_BYTES))
+            digest.update(f.read())
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "head_tail_sha256": digest.hexdigest()}
+
+
+def iter_corpus(files: list[Path]) -> Iterator[np.ndarray]:
+    """Unicode code points of all files in order, chunk by chunk; a file not ending in a newline gets one."""
+    for path in files:
+        last = ""
+        for text in iter_text_chunks(path):
+            last = text[-1]
+            yield np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        if last != "\n" and len(files) > 1:
+            yield np.array([ord("\n")], dtype=np.uint32)
+
+
+def build_vocabulary(files: list[Path]) -> CharTokenizer:
+    """First pass: which characters occur anywhere in the corpus."""
+    present = np.zeros(UNICODE_SIZE, dtype=bool)
+    for points in iter_corpus(files):
+        present[points] = True
+    return CharTokenizer(chr(c) for c in np.flatnonzero(present))
+
+
+def write_tokens(files: list[Path], tokenizer: CharTokenizer, path: Path) -> int:
+    """Second pass: write the token ids of the whole corpus to path; returns how many there are."""
+    lookup = np.zeros(UNICODE_SIZE, dtype=tokenizer.token_dtype)
+    lookup[[ord(c) for c in tokenizer.chars]] = np.arange(tokenizer.vocab_size)
+    count = 0
+
+    def write(f) -> None:
+        nonlocal count
+        for points in iter_corpus(files):
+            f.write(lookup[points].tobytes())
+            count += len(points)
+
+    atomic_write(path, write)
+    return count
+
+
+def cache_paths(files: list[Path], cache_dir: Path) -> tuple[Path, Path]:
+    key = hashlib.sha256(json.dumps([str(p.resolve()) for p in files]).encode()).hexdigest()[:16]
+    stem = f"{files[0].stem}-{key}"
+    return cache_dir / f"{stem}.bin", cache_dir / f"{stem}.json"
+
+
+def load_cached(bin_path: Path, meta_path: Path, fingerprints: list[dict]) -> EncodedCorpus | None:
+    """The cached corpus if it exists, is complete and matches the files as they are now."""
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        tokenizer = CharTokenizer(meta["vocabulary"])
+        dtype = np.dtype(meta["dtype"])
+        fresh = meta["version"] == CACHE_VERSION and meta["sources"] == fingerprints
+        if not fresh or bin_path.stat().st_size != meta["n_tokens"] * dtype.itemsize:
+            return None
+    except (OSError, ValueError, KeyError, TypeError, UserError):
+        return None
+    tokens = np.memmap(bin_path, dtype=dtype, mode="r", shape=(meta["n_tokens"],))
+    files = [Path(s["path"]) for s in fingerprints]
+    return EncodedCorpus(tokens, tokenizer, files, bin_path, reused=True)
+
+
+def encode_corpus(files: list[Path], cache_dir: str | Path) -> EncodedCorpus:
+    """The token ids of files, from the cache when it is fresh, else encoded now and cached."""
+    cache_dir = Path(cache_dir)
+    for path in files:
+        if not path.is_file():
+            next(iter_text_chunks(path), None)  # raises the right message (missing, directory)
+    fingerprints = [fingerprint(p) for p in files]
+    bin_path, meta_path = cache_paths(files, cache_dir)
+    cached = load_cached(bin_path, meta_path, fingerprints)
+    if cached is not None:
+        return cached
+    tokenizer = build_vocabulary(files)
+    try:
+        n_tokens = write_tokens(files, tokenizer, bin_path)
+        meta = {"version": CACHE_VERSION, "tokenizer": "char", "vocabulary": tokenizer.chars,
+                "dtype": np.dtype(tokenizer.token_dtype).name, "n_tokens": n_tokens, "sources": fingerprints}
+        atomic_write(meta_path, lambda f: f.write(json.dumps(meta, ensure_ascii=False).encode("utf-8")))
+    except OSError as exc:
+        raise UserError(f"cannot write the token cache in {cache_dir}: {exc.strerror or exc}") from None
+    tokens = np.memmap(bin_path, dtype=tokenizer.token_dtype, mode="r", shape=(n_tokens,))
+    return EncodedCorpus(tokens, tokenizer, files, bin_path, reused=False)
