@@ -44,7 +44,9 @@ def iter_text_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterat
                 offset += len(raw)
                 # A CR at the end of a chunk may pair with an LF at the start of the next one.
                 carry = "\r" if text.endswith("\r") and not final else ""
-                text = (text[:-1] if carry else text).replace("\r\n", "\n")
+                text = text[:-1] if carry else text
+                if "\r" in text:
+                    text = text.replace("\r\n", "\n")
                 seen_text = seen_text or bool(text.strip())
                 if text:
                     yield text

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,21 +49,44 @@ def fingerprint(path: Path) -> dict:
 
 
 def iter_corpus(files: list[Path]) -> Iterator[np.ndarray]:
-    """Unicode code points of all files in order, chunk by chunk; a file not ending in a newline gets one."""
+    """Unicode code points of all files in order, chunk by chunk; a file not ending in a newline gets one.
+
+    Chunks without astral characters come as uint16 (cheaper to make and to index), others as uint32.
+    """
     for path in files:
         last = ""
         for text in iter_text_chunks(path):
             last = text[-1]
-            yield np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+            units = np.frombuffer(text.encode("utf-16-le"), dtype=np.uint16)
+            if units.max() >= 0xD800:  # maybe surrogate pairs: take the exact code points instead
+                units = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+            yield units
         if last != "\n" and len(files) > 1:
             yield np.array([ord("\n")], dtype=np.uint32)
+
+
+def for_each_chunk(files: list[Path], work: Callable[[np.ndarray], None]) -> None:
+    """Run work(code_points) on every chunk in order, on a worker thread, so numpy's indexing (which frees
+    the GIL) overlaps with decoding the next chunk."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future | None = None
+        for points in iter_corpus(files):
+            job = pool.submit(work, points)
+            if pending is not None:
+                pending.result()
+            pending = job
+        if pending is not None:
+            pending.result()
 
 
 def build_vocabulary(files: list[Path]) -> CharTokenizer:
     """First pass: which characters occur anywhere in the corpus."""
     present = np.zeros(UNICODE_SIZE, dtype=bool)
-    for points in iter_corpus(files):
+
+    def mark(points: np.ndarray) -> None:
         present[points] = True
+
+    for_each_chunk(files, mark)
     return CharTokenizer(chr(c) for c in np.flatnonzero(present))
 
 
@@ -73,10 +97,12 @@ def write_tokens(files: list[Path], tokenizer: CharTokenizer, path: Path) -> int
     count = 0
 
     def write(f) -> None:
-        nonlocal count
-        for points in iter_corpus(files):
+        def write_chunk(points: np.ndarray) -> None:
+            nonlocal count
             f.write(lookup[points].tobytes())
             count += len(points)
+
+        for_each_chunk(files, write_chunk)
 
     atomic_write(path, write)
     return count
