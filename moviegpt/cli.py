@@ -75,10 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
       help="wandb mode (default online when an API key is configured, else offline)")
     a("--wandb_project", default="moviegpt", help="wandb project name (moviegpt)")
     a("--seed", type=int, default=7331, help="random seed for initialisation, batches and sampling (7331)")
-    a("--prompt", help="text to continue; asked for when stdin is a terminal, else empty")
-    a("--max_new_tokens", type=non_negative_int, default=500, help="characters to generate (500)")
+    a("--prompt", help="text to continue; asked for when stdin is a terminal; empty = a new record")
+    a("--title", help="generate the description of a movie with this title (builds the training template)")
+    a("--interactive", action="store_true", help="a `>> ` prompt loop: prompts, :title <name>, :set <name> <value>")
+    a("--max_new_tokens", type=non_negative_int, default=500, help="limit on generated characters (500)")
+    a("--decode", choices=["sample", "greedy", "beam"], default="sample",
+      help="sample (temperature/top-k/top-p), greedy (most likely), beam (beam search) (sample)")
     a("--temperature", type=positive_float, default=1.0, help="sampling temperature > 0 (1.0)")
     a("--top_k", type=positive_int, help="sample only from the k most likely characters (off)")
+    a("--top_p", type=_number(float, 0.0, inclusive=False),
+      help="nucleus sampling: the smallest set of characters whose probability reaches p, in (0, 1] (off)")
+    a("--repetition_penalty", type=positive_float, default=1.0, help="> 1 discourages repeating characters (1.0)")
+    a("--num_beams", type=positive_int, default=4, help="beams for --decode beam (4)")
+    a("--num_samples", type=positive_int, default=1,
+      help="samples generated together in one batch, each stopping on its own (1)")
+    a("--stop", action="append", metavar="STRING",
+      help="stop a sample at this string (repeatable; default END_OF_MOVIE for movie-format models)")
+    a("--no_stop", action="store_true", help="never stop early: always generate --max_new_tokens")
     a("--disable-typewriter", dest="typewriter", action="store_false",
       help="print the generation once at the end instead of character by character")
     a("--outputs_dir", default="outputs", help="folder for generated text files (outputs)")

@@ -8,10 +8,12 @@ import torch
 
 from . import cli
 from .checkpoint import load_checkpoint, model_from_checkpoint
-from .data import TextDataset
+from .data import RecordFormat, TextDataset, has_records
+from .decoding import DecodingConfig
+from .generation import save_output
+from .interactive import Session, repl
 from .model import GPT, GPTConfig
-from .runtime import resolve_device, resolve_dtype, seed_everything
-from .sampling import GenerationConfig, generate_text, save_output, stream
+from .runtime import prepare_for_inference, resolve_device, resolve_dtype, seed_everything
 from .sources import resolve_sources
 from .token_cache import encode_corpus
 from .tokenizer import CharTokenizer
@@ -27,28 +29,46 @@ def train_config_from(args: argparse.Namespace) -> TrainConfig:
     )
 
 
-def generation_config_from(args: argparse.Namespace) -> GenerationConfig:
-    return GenerationConfig(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
-                            top_k=args.top_k, seed=args.seed)
+def decoding_config_from(args: argparse.Namespace) -> DecodingConfig:
+    return DecodingConfig(
+        max_new_tokens=args.max_new_tokens, decode=args.decode, temperature=args.temperature, top_k=args.top_k,
+        top_p=args.top_p, repetition_penalty=args.repetition_penalty, num_beams=args.num_beams,
+        num_samples=args.num_samples, seed=args.seed,
+    )
 
 
-def generate_and_save(model: GPT, tokenizer: CharTokenizer, args: argparse.Namespace,
-                      device: torch.device, dtype: torch.dtype) -> None:
-    """Ask for (or take) a prompt, stream the generation, save it under outputs/."""
-    config = generation_config_from(args)
-    prompt = cli.read_prompt(args.prompt)
-    pieces = generate_text(model, tokenizer, prompt, config, device, dtype)
-    text = stream(prompt, pieces, typewriter=args.typewriter)
+def stop_strings(args: argparse.Namespace, record_format: RecordFormat | None) -> list[str]:
+    if args.no_stop:
+        return []
+    if args.stop:
+        return args.stop
+    return [record_format.end] if record_format else []
+
+
+def generate_and_save(model: GPT, tokenizer: CharTokenizer, record_format: RecordFormat | None,
+                      args: argparse.Namespace, device: torch.device, dtype: torch.dtype) -> None:
+    """Generate as the flags say (one prompt, a title, or the interactive loop) and save under outputs/."""
+    session = Session(prepare_for_inference(model, device, dtype), tokenizer, decoding_config_from(args),
+                      stop_strings(args, record_format), record_format, typewriter=args.typewriter)
+    if args.interactive:
+        repl(session, args.outputs_dir)
+        return
+    if args.title is not None:
+        prompt = session.title_prompt(args.title)
+    else:
+        prompt = cli.read_prompt(args.prompt) or session.default_prompt()
+    text = session.run(prompt)
     print(f"saved to {save_output(text, args.outputs_dir)}")
 
 
 def train_command(args: argparse.Namespace) -> None:
-    generation_config_from(args)  # refuse bad sampling settings before a long run, not after
+    decoding_config_from(args)  # refuse bad sampling settings before a long run, not after
     cache_dir = cli.resolve_cache_dir(args.cache_dir)
     files = resolve_sources(cli.resolve_training_data(args.training_data), cache_dir / "downloads")
     corpus = encode_corpus(files, cache_dir / "tokens")
     tokenizer = corpus.tokenizer
     dataset = TextDataset.from_tokens(corpus.tokens, tokenizer)
+    record_format = RecordFormat() if has_records(corpus.tokens, tokenizer) else None
     model_config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=args.context_length,
                              n_embd=args.n_embd, n_head=args.n_head, n_layer=args.n_layer, dropout=args.dropout)
     dataset.check_fits(model_config.context_length)
@@ -66,18 +86,20 @@ def train_command(args: argparse.Namespace) -> None:
           f"run folder {out_dir}", flush=True)
     logger = RunLogger(out_dir, wandb_mode, args.wandb_project,
                        {**run_args, "n_params": model.num_parameters(), "vocab_size": tokenizer.vocab_size})
+    extra_state = {"train_args": run_args, "record_format": record_format.to_dict() if record_format else None}
     try:
         trainer = Trainer(model, tokenizer, dataset, train_config_from(args), device, dtype, out_dir, logger,
-                          extra_state={"train_args": run_args})
+                          extra_state=extra_state)
         result = trainer.train()
     finally:
         logger.close()
     print(f"done: {result.step} steps, val loss {result.val_loss:.4f}, checkpoint {result.checkpoint}", flush=True)
-    generate_and_save(model, tokenizer, args, device, dtype)
+    generate_and_save(model, tokenizer, record_format, args, device, dtype)
 
 
 def generate_command(args: argparse.Namespace) -> None:
-    model, tokenizer = model_from_checkpoint(load_checkpoint(args.checkpoint))
+    state = load_checkpoint(args.checkpoint)
+    model, tokenizer = model_from_checkpoint(state)
+    record_format = RecordFormat(**state["record_format"]) if state.get("record_format") else None
     device = resolve_device(args.device)
-    dtype = resolve_dtype(args.dtype, device)
-    generate_and_save(model.to(device), tokenizer, args, device, dtype)
+    generate_and_save(model, tokenizer, record_format, args, device, resolve_dtype(args.dtype, device))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 import torch
 
@@ -9,7 +11,24 @@ from .errors import UserError
 from .tokenizer import CharTokenizer
 
 VAL_FRACTION = 0.1
-RECORD_END = "END_OF_MOVIE\n"
+
+
+@dataclass
+class RecordFormat:
+    """How one record of the training text looks; stored in checkpoints trained on movie-format text."""
+
+    prefix: str = "The description of the movie named '"
+    suffix: str = "' is:\n"
+    end: str = "END_OF_MOVIE"
+
+    def title_prompt(self, title: str) -> str:
+        return f"{self.prefix}{title}{self.suffix}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+RECORD_END = RecordFormat().end + "\n"
 
 
 def find_marker(tokens: np.ndarray, marker: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -40,6 +59,14 @@ def split_point(tokens: np.ndarray, tokenizer: CharTokenizer, val_fraction: floa
         if lo == 0 and hi == len(tokens):
             return target
         radius *= 4
+
+
+def has_records(tokens: np.ndarray, tokenizer: CharTokenizer, scan: int = 2**20) -> bool:
+    """Whether the text is in the movie-record format (an END_OF_MOVIE line near its start)."""
+    if tokenizer.unknown_chars(RECORD_END):
+        return False
+    marker = np.array(tokenizer.encode(RECORD_END), dtype=tokens.dtype)
+    return len(find_marker(tokens, marker, 0, min(len(tokens), scan))) > 0
 
 
 class TextDataset:

@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .data import RecordFormat
 from .errors import UserError
 from .files import atomic_write
 
@@ -47,7 +48,8 @@ class ExtractSummary:
 
 
 def format_record(title: str, text: str) -> str:
-    return f"The description of the movie named '{title}' is:\n{text}\nEND_OF_MOVIE\n"
+    record = RecordFormat()
+    return f"{record.title_prompt(title)}{text}\n{record.end}\n"
 
 
 def clean_text(text: str) -> str:

@@ -36,6 +36,27 @@ class GPTConfig:
         return asdict(self)
 
 
+class KVCache:
+    """Keys and values of every layer for the positions seen so far, preallocated up to context_length."""
+
+    def __init__(self, config: GPTConfig, batch_size: int, device: torch.device, dtype: torch.dtype):
+        head_size = config.n_embd // config.n_head
+        shape = (config.n_layer, 2, batch_size, config.n_head, config.context_length, head_size)
+        self.data = torch.zeros(shape, device=device, dtype=dtype)
+        self.length = 0  # positions filled
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store k, v at positions start.. and return the keys and values of all positions so far."""
+        end = start + k.shape[2]
+        self.data[layer, 0, :, :, start:end] = k
+        self.data[layer, 1, :, :, start:end] = v
+        return self.data[layer, 0, :, :, :end], self.data[layer, 1, :, :, :end]
+
+    def reorder(self, rows: torch.Tensor) -> None:
+        """Keep the batch rows given (beam search), in that order."""
+        self.data = self.data.index_select(2, rows)
+
+
 class CausalSelfAttention(nn.Module):
     """Multi-head causal self-attention with one fused query/key/value projection."""
 
@@ -47,13 +68,19 @@ class CausalSelfAttention(nn.Module):
         self.dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0) -> torch.Tensor:
         batch, time, channels = x.shape
         q, k, v = self.qkv(x).split(channels, dim=2)
         # (batch, head, time, head_size); scaled_dot_product_attention scales by 1/sqrt(head_size).
         q, k, v = (t.view(batch, time, self.n_head, -1).transpose(1, 2) for t in (q, k, v))
         dropout = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
+        mask = None
+        if cache is not None:
+            k, v = cache.update(layer, k, v, start)
+            if start > 0 and time > 1:  # new queries see all cached positions and the new ones causally
+                mask = torch.ones(time, start + time, dtype=torch.bool, device=x.device).tril(diagonal=start)
+        causal = mask is None and (cache is None or start == 0) and time > 1
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal)
         y = y.transpose(1, 2).contiguous().view(batch, time, channels)
         return self.resid_dropout(self.proj(y))
 
@@ -79,8 +106,8 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), cache, layer, start)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -112,16 +139,23 @@ class GPT(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def forward(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits for every position; the mean cross-entropy loss too when targets are given."""
-        time = idx.shape[1]
-        if time > self.config.context_length:
-            raise ValueError(f"sequence of {time} tokens exceeds context_length {self.config.context_length}")
-        positions = torch.arange(time, device=idx.device)
+        """Logits for every position; the mean cross-entropy loss too when targets are given.
+
+        With a cache, idx holds only the new positions: they follow the cache.length positions already seen,
+        whose keys and values are reused, and the cache grows by idx.shape[1].
+        """
+        start = cache.length if cache is not None else 0
+        end = start + idx.shape[1]
+        if end > self.config.context_length:
+            raise ValueError(f"sequence of {end} tokens exceeds context_length {self.config.context_length}")
+        positions = torch.arange(start, end, device=idx.device)
         x = self.drop(self.token_embedding(idx) + self.position_embedding(positions))
-        for block in self.blocks:
-            x = block(x)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cache, layer, start)
+        if cache is not None:
+            cache.length = end
         logits = self.lm_head(self.ln_f(x))
         if targets is None:
             return logits, None

@@ -69,3 +69,8 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def prepare_for_inference(model: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
+    """Evaluation mode on the device, weights cast once to the inference dtype (no per-step autocast casts)."""
+    return model.eval().to(device=device, dtype=dtype)

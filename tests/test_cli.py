@@ -46,10 +46,12 @@ def test_generation_without_the_training_file(tmp_path, tiny_checkpoint):
     moved.write_bytes(tiny_checkpoint.read_bytes())
     for f in tiny_checkpoint.parent.parent.glob("movies.txt"):
         f.unlink()
-    result = run_gpt("--checkpoint", str(moved), "--prompt", "", "--disable-typewriter", cwd=tmp_path)
+    result = run_gpt("--checkpoint", str(moved), "--prompt", "", "--no_stop", "--disable-typewriter", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (output,) = (tmp_path / "outputs").glob("output_*.txt")
-    assert len(output.read_text(encoding="utf-8")) == 500  # the default --max_new_tokens
+    text = output.read_text(encoding="utf-8")
+    prefix = "The description of the movie named '"  # an empty prompt starts a new record
+    assert text.startswith(prefix) and len(text) == len(prefix) + 500  # the default --max_new_tokens
     assert f"saved to outputs/{output.name}" in result.stdout
 
 

@@ -1,0 +1,210 @@
+"""Generation: KV cache exactness, decoding strategies, stop strings, streaming."""
+
+import io
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from moviegpt.decoding import DecodingConfig, IncrementalModel, decode, top_p_filter
+from moviegpt.errors import UserError
+from moviegpt.generation import Stopper, generate, save_output
+from moviegpt.interactive import SamplePrinter
+from moviegpt.model import GPT, GPTConfig, KVCache
+from moviegpt.tokenizer import CharTokenizer
+
+TOK = CharTokenizer.from_text("abcdefgh \n")
+
+
+def random_model(context_length: int = 8, seed: int = 3) -> GPT:
+    torch.manual_seed(seed)
+    config = GPTConfig(vocab_size=TOK.vocab_size, context_length=context_length, n_embd=16, n_head=2, n_layer=2,
+                       dropout=0.0)
+    return GPT(config).eval()
+
+
+def run(model, prompt="abc", stops=(), **config) -> list[str]:
+    return generate(model, TOK, prompt, DecodingConfig(**config), list(stops))
+
+
+def test_cached_logits_equal_a_full_forward_pass():
+    model = random_model(context_length=16)
+    idx = torch.randint(0, TOK.vocab_size, (2, 16))
+    full, _ = model(idx)
+    cache = KVCache(model.config, 2, torch.device("cpu"), torch.float32)
+    pieces = [model(idx[:, :5], cache=cache)[0], model(idx[:, 5:9], cache=cache)[0]]
+    pieces += [model(idx[:, t:t + 1], cache=cache)[0] for t in range(9, 16)]
+    assert torch.allclose(torch.cat(pieces, dim=1), full, atol=1e-5)
+
+
+def reference_greedy(model: GPT, prompt: list[int], steps: int) -> list[int]:
+    """The original's loop: a full forward pass over the window for every new character, with the same
+    window the cached generator uses after it re-encodes (last 3/4 of the context)."""
+    context = model.config.context_length
+    ids, start, out = list(prompt), max(0, len(prompt) - context), []
+    for _ in range(steps):
+        if len(ids) - start > context:
+            start = len(ids) - (context - context // 4)
+        with torch.no_grad():
+            logits, _ = model(torch.tensor([ids[start:]]))
+        ids.append(int(logits[0, -1].argmax()))
+        out.append(ids[-1])
+    return out
+
+
+@pytest.mark.parametrize("steps", [5, 40])  # 40 runs far past context_length 8: the window is re-encoded
+def test_cached_greedy_text_equals_full_recompute(steps):
+    model = random_model()
+    prompt = TOK.encode("abc")
+    got = decode(model, prompt, DecodingConfig(decode="greedy", max_new_tokens=steps), lambda ids: False,
+                 lambda row, token: None)
+    assert got == [reference_greedy(model, prompt, steps)]
+    if steps <= 5:  # within the context the window is the whole text: the plain full-recompute loop
+        ids = list(prompt)
+        for _ in range(steps):
+            ids.append(int(model(torch.tensor([ids]))[0][0, -1].argmax()))
+        assert got[0] == ids[len(prompt):]
+
+
+def test_generation_runs_long_past_the_context():
+    (text,) = run(random_model(), max_new_tokens=100)
+    assert len(text) == 100
+
+
+def test_same_seed_same_text_other_seed_other_text():
+    model = random_model()
+    a = run(model, max_new_tokens=40, seed=1)
+    assert a == run(model, max_new_tokens=40, seed=1) and a != run(model, max_new_tokens=40, seed=2)
+
+
+def test_greedy_is_deterministic_and_top_k_one_equals_greedy():
+    model = random_model()
+    greedy = run(model, decode="greedy", max_new_tokens=30)
+    assert greedy == run(model, decode="greedy", max_new_tokens=30, seed=99)
+    assert run(model, top_k=1, max_new_tokens=30, seed=5) == greedy
+
+
+def test_top_k_larger_than_the_vocabulary_is_clipped():
+    assert len(run(random_model(), top_k=10_000, max_new_tokens=10)[0]) == 10
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p():
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
+    kept = lambda p: torch.isfinite(top_p_filter(probs.log(), p))[0].tolist()  # noqa: E731
+    assert kept(0.5) == [True, False, False, False]
+    assert kept(0.6) == [True, True, False, False]
+    assert kept(0.8) == [True, True, False, False]
+    assert kept(0.81) == [True, True, True, False]
+    assert kept(1.0) == [True, True, True, True]
+
+
+def test_repetition_penalty_changes_the_text():
+    model = random_model()
+    plain = run(model, decode="greedy", max_new_tokens=30)
+    assert run(model, decode="greedy", max_new_tokens=30, repetition_penalty=3.0) != plain
+
+
+def test_beam_search_with_one_beam_equals_greedy():
+    model = random_model()
+    assert run(model, decode="beam", num_beams=1, max_new_tokens=25) == run(model, decode="greedy", max_new_tokens=25)
+
+
+class TableModel(nn.Module):
+    """A fake GPT whose next-token distribution depends on the last token only (a fixed table)."""
+
+    def __init__(self, table: torch.Tensor):
+        super().__init__()
+        vocab = table.shape[0]
+        self.config = GPTConfig(vocab_size=vocab, context_length=64, n_embd=2, n_head=1, n_layer=1, dropout=0.0)
+        self.log_table = nn.Parameter(table.log(), requires_grad=False)
+
+    def forward(self, idx, targets=None, cache=None):
+        if cache is not None:
+            cache.length += idx.shape[1]
+        return self.log_table[idx], None
+
+
+def test_beam_search_beats_greedy_on_a_myopic_choice():
+    vocab = 10
+    table = torch.full((vocab, vocab), 1.0 / vocab)
+    table[0] = torch.tensor([0, 0.6, 0.4] + [0] * 7) + 1e-9  # from 0: A (1) looks better than B (2) ...
+    table[2] = torch.tensor([0, 0, 0, 0.99] + [0.01 / 6] * 6)  # ... but B is followed by a sure thing
+    model = TableModel(table / table.sum(1, keepdim=True))
+    logp = lambda seq: sum(math.log(model.log_table.exp()[a, b]) for a, b in zip([0] + seq, seq))  # noqa: E731
+    none = (lambda ids: False, lambda row, token: None)
+    greedy = decode(model, [0], DecodingConfig(decode="greedy", max_new_tokens=2), *none)[0]
+    beam = decode(model, [0], DecodingConfig(decode="beam", num_beams=3, max_new_tokens=2), *none)[0]
+    assert greedy[0] == 1 and beam == [2, 3]
+    assert logp(beam) > logp(greedy) + 1.0
+
+
+def test_beam_search_returns_num_samples_distinct_hypotheses():
+    texts = run(random_model(), decode="beam", num_beams=4, num_samples=3, max_new_tokens=12)
+    assert len(texts) == 3 and len(set(texts)) == 3
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"temperature": 0}, "temperature"), ({"temperature": -1}, "temperature"),
+    ({"top_p": 0}, "top_p"), ({"top_p": 1.5}, "top_p"), ({"top_k": 0}, "top_k"),
+    ({"num_beams": 0}, "num_beams"), ({"max_new_tokens": -1}, "max_new_tokens"),
+    ({"decode": "beam", "num_beams": 2, "num_samples": 3}, "num_samples"), ({"decode": "nope"}, "decode"),
+])
+def test_bad_settings_are_refused(config, message):
+    with pytest.raises(UserError, match=message):
+        DecodingConfig(**config)
+
+
+def test_temperature_zero_is_fine_for_greedy():
+    DecodingConfig(decode="greedy", temperature=0)
+
+
+def test_each_sample_stops_on_its_own_at_a_stop_string():
+    texts = run(random_model(), stops=["a"], num_samples=6, max_new_tokens=60, seed=0)
+    assert len(texts) == 6 and all("a" not in t for t in texts)
+    assert len({len(t) for t in texts}) > 1  # they stopped at different places
+    assert any(len(t) < 60 for t in texts)
+
+
+def test_stop_string_spanning_several_tokens():
+    stopper = Stopper(TOK, ["bad"])
+    assert not stopper.is_done(TOK.encode("ggba")) and stopper.is_done(TOK.encode("ggbad"))
+    assert stopper.cut("hello bad world") == ("hello ", True)
+    assert stopper.safe_length("hello ba") == len("hello ")
+
+
+def test_streamed_pieces_never_show_a_stop_string():
+    model = random_model()
+    pieces = []
+    (plain,) = run(model, decode="greedy", max_new_tokens=40)
+    stop = plain[10:13]  # a string greedy decoding is known to produce
+    (text,) = generate(model, TOK, "abc", DecodingConfig(decode="greedy", max_new_tokens=40), [stop],
+                       lambda row, piece: pieces.append(piece))
+    assert text == plain[: plain.find(stop)] and "".join(pieces) == text
+
+
+def test_empty_prompt_generates():
+    assert len(run(random_model(), prompt="", max_new_tokens=10)[0]) == 10
+
+
+def test_unknown_prompt_character_is_named():
+    with pytest.raises(UserError, match="'z'"):
+        run(random_model(), prompt="abz")
+
+
+@pytest.mark.parametrize("typewriter", [True, False])
+def test_printer_shows_every_sample_once(typewriter):
+    out = io.StringIO()
+    printer = SamplePrinter("P: ", 2, typewriter, out)
+    for piece in ("a", "b"):
+        printer.on_text(0, piece)
+    printer.on_text(1, "x")
+    printer.finish(["ab", "x"])
+    assert out.getvalue() == "--- sample 1 ---\nP: ab\n--- sample 2 ---\nP: x\n"
+
+
+def test_save_output_never_overwrites(tmp_path):
+    first = save_output("first", tmp_path / "outputs")
+    second = save_output("second ünïcode 世界", tmp_path / "outputs")
+    assert first != second and first.read_text(encoding="utf-8") == "first"
+    assert second.read_text(encoding="utf-8") == "second ünïcode 世界"
