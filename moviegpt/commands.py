@@ -13,7 +13,8 @@ from .decoding import DecodingConfig
 from .generation import save_output
 from .interactive import Session, repl
 from .model import GPT, GPTConfig
-from .runtime import prepare_for_inference, resolve_device, resolve_dtype, seed_everything
+from .runtime import (prepare_for_inference, resolve_device, resolve_dtype, resolve_inference_dtype,
+                      seed_everything)
 from .sources import resolve_sources
 from .token_cache import encode_corpus
 from .tokenizer import CharTokenizer
@@ -94,7 +95,7 @@ def train_command(args: argparse.Namespace) -> None:
     finally:
         logger.close()
     print(f"done: {result.step} steps, val loss {result.val_loss:.4f}, checkpoint {result.checkpoint}", flush=True)
-    generate_and_save(model, tokenizer, record_format, args, device, dtype)
+    generate_and_save(model, tokenizer, record_format, args, device, resolve_inference_dtype(args.dtype, device))
 
 
 def generate_command(args: argparse.Namespace) -> None:
@@ -102,4 +103,4 @@ def generate_command(args: argparse.Namespace) -> None:
     model, tokenizer = model_from_checkpoint(state)
     record_format = RecordFormat(**state["record_format"]) if state.get("record_format") else None
     device = resolve_device(args.device)
-    generate_and_save(model, tokenizer, record_format, args, device, resolve_dtype(args.dtype, device))
+    generate_and_save(model, tokenizer, record_format, args, device, resolve_inference_dtype(args.dtype, device))

@@ -64,7 +64,7 @@ class IncrementalModel:
     def device(self) -> torch.device:
         return self.cache.data.device
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def start(self, ids: torch.Tensor) -> torch.Tensor:
         """Feed the prompt ids (batch, time); returns next-token logits (batch, vocab) as float32."""
         self.history = ids
@@ -72,7 +72,7 @@ class IncrementalModel:
         self.cache.length = 0
         return self.model(window, cache=self.cache)[0][:, -1].float()
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def advance(self, next_ids: torch.Tensor) -> torch.Tensor:
         """Append one token per row (batch,); returns the next-token logits."""
         self.history = torch.cat([self.history, next_ids[:, None]], dim=1)

@@ -13,6 +13,7 @@ from .model import GPT
 from .tokenizer import CharTokenizer
 
 OnText = Callable[[int, str], None]  # (row, text that is now final)
+OnDone = Callable[[int], None]  # (row) reached a stop string
 
 
 class Stopper:
@@ -74,10 +75,11 @@ def prompt_ids(tokenizer: CharTokenizer, prompt: str) -> list[int]:
 
 
 def generate(model: GPT, tokenizer: CharTokenizer, prompt: str, config: DecodingConfig, stop_strings: list[str],
-             on_text: OnText | None = None) -> list[str]:
+             on_text: OnText | None = None, on_done: OnDone | None = None) -> list[str]:
     """Generate config.num_samples continuations of prompt, each cut before its first stop string.
 
-    on_text(row, piece) receives each row's text as soon as it is final (never part of a stop string).
+    on_text(row, piece) receives each row's text as soon as it is final (never part of a stop string);
+    on_done(row) is called when a row stops at a stop string, while the others may still be going.
     """
     ids = prompt_ids(tokenizer, prompt)
     stopper = Stopper(tokenizer, stop_strings)
@@ -88,6 +90,8 @@ def generate(model: GPT, tokenizer: CharTokenizer, prompt: str, config: Decoding
         piece = rows[row].push(token)
         if piece:
             emit(row, piece)
+        if rows[row].stopped and on_done:
+            on_done(row)
 
     decode(model, ids, config, stopper.is_done, on_token)
     for row, text in enumerate(rows):

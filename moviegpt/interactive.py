@@ -22,11 +22,15 @@ HELP = ("type a prompt, or :title <name>, :set <setting> <value> (" + ", ".join(
 
 
 class SamplePrinter:
-    """Prints samples once each: the first streams as it is made (typewriter), the others when done."""
+    """Prints samples once each: the first streams as it is made (typewriter), the others as they finish
+    (those that finish while the first is still streaming wait until it is done)."""
 
     def __init__(self, prompt: str, num_samples: int, typewriter: bool, out: TextIO):
         self.prompt, self.typewriter, self.out = prompt, typewriter, out
         self.numbered = num_samples > 1
+        self.texts = [""] * num_samples
+        self.printed: set[int] = set()
+        self.queued: list[int] = []
         if typewriter:
             self.write(self.header(0) + prompt)
 
@@ -37,16 +41,34 @@ class SamplePrinter:
         self.out.write(text)
         self.out.flush()
 
+    def print_row(self, row: int) -> None:
+        if row == 0 and self.typewriter:
+            self.write("\n")  # the first sample streamed: end its line
+        else:
+            self.write(self.header(row) + self.prompt + self.texts[row] + "\n")
+        self.printed.add(row)
+
     def on_text(self, row: int, piece: str) -> None:
+        self.texts[row] += piece
         if self.typewriter and row == 0:
             self.write(piece)
 
+    def on_done(self, row: int) -> None:
+        if not self.typewriter:
+            return
+        self.queued.append(row)
+        if 0 in self.queued or 0 in self.printed:
+            for queued in sorted(self.queued, key=lambda r: r != 0):  # the first sample's line ends first
+                self.print_row(queued)
+            self.queued = []
+
     def finish(self, texts: list[str]) -> None:
-        first = 1 if self.typewriter else 0
-        if self.typewriter:
-            self.write("\n")
-        for row in range(first, len(texts)):
-            self.write(self.header(row) + self.prompt + texts[row] + "\n")
+        """Print every sample not printed yet (all of them without the typewriter)."""
+        self.texts = texts
+        order = sorted(self.queued, key=lambda r: r != 0) + list(range(len(texts)))
+        for row in dict.fromkeys(order):
+            if row not in self.printed:
+                self.print_row(row)
 
 
 @dataclass
@@ -72,7 +94,8 @@ class Session:
         """Generate, print and return the samples as one text (prompt included)."""
         self.tokenizer.encode(prompt)  # unknown characters: an error before anything is printed
         printer = SamplePrinter(prompt, self.config.num_samples, self.typewriter, self.out)
-        texts = generate(self.model, self.tokenizer, prompt, self.config, self.stop_strings, printer.on_text)
+        texts = generate(self.model, self.tokenizer, prompt, self.config, self.stop_strings, printer.on_text,
+                         printer.on_done)
         printer.finish(texts)
         if len(texts) == 1:
             return prompt + texts[0]

@@ -58,6 +58,14 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
     return dtype
 
 
+def resolve_inference_dtype(name: str, device: torch.device) -> torch.dtype:
+    """Weights for generation. auto: float32 on CPU, where one-token steps are memory-bound and bf16 kernels are
+    no faster (bench/generation_speed.py); bf16 (else fp16) on CUDA."""
+    if name == "auto" and device.type != "cuda":
+        return torch.float32
+    return resolve_dtype(name, device)
+
+
 def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
     """Mixed-precision context for forward passes; a no-op in float32."""
     if dtype == torch.float32:

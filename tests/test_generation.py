@@ -192,6 +192,23 @@ def test_unknown_prompt_character_is_named():
         run(random_model(), prompt="abz")
 
 
+def test_printer_streams_the_first_and_prints_the_others_as_they_finish():
+    out = io.StringIO()
+    printer = SamplePrinter("P: ", 3, True, out)
+    printer.on_text(0, "a")
+    printer.on_text(2, "z")
+    printer.on_done(2)  # finished while the first is still streaming: waits
+    assert out.getvalue() == "--- sample 1 ---\nP: a"
+    printer.on_text(0, "b")
+    printer.on_done(0)
+    assert out.getvalue() == "--- sample 1 ---\nP: ab\n--- sample 3 ---\nP: z\n"
+    printer.on_text(1, "y")
+    printer.on_done(1)  # finished after the first: printed at once
+    assert out.getvalue().endswith("--- sample 2 ---\nP: y\n")
+    printer.finish(["ab", "y", "z"])  # nothing is printed twice
+    assert out.getvalue().count("P: ") == 3
+
+
 @pytest.mark.parametrize("typewriter", [True, False])
 def test_printer_shows_every_sample_once(typewriter):
     out = io.StringIO()
