@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--epochs", type=positive_int, help="passes over the data; one = len(train) // (batch * context) steps (5)")
     a("--max_iters", type=positive_int, help="stop after this many steps (still evaluates and checkpoints)")
     a("--max_minutes", type=positive_float, help="stop after this many minutes (still evaluates and checkpoints)")
+    a("--grad_accum", type=positive_int, default=1,
+      help="micro-batches of --batch_size per optimizer step, for larger effective batches (1)")
+    a("--compile", action="store_true", help="torch.compile the model (falls back to eager with a warning)")
     a("--logging_steps", type=positive_int, default=50, help="steps between train-loss logs (50)")
     a("--keep_checkpoints", type=non_negative_int, default=3, help="newest epoch checkpoints kept; 0 keeps all (3)")
     a("--out_dir", help="folder for this run's checkpoints and metrics.jsonl (default runs/<timestamp>)")

@@ -13,8 +13,8 @@ from .decoding import DecodingConfig
 from .generation import save_output
 from .interactive import Session, repl
 from .model import GPT, GPTConfig
-from .runtime import (prepare_for_inference, resolve_device, resolve_dtype, resolve_inference_dtype,
-                      seed_everything)
+from .runtime import (configure_backends, prepare_for_inference, resolve_device, resolve_dtype,
+                      resolve_inference_dtype, seed_everything)
 from .sources import resolve_sources
 from .token_cache import encode_corpus
 from .tokenizer import CharTokenizer
@@ -27,6 +27,7 @@ def train_config_from(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, max_iters=args.max_iters,
         max_minutes=args.max_minutes, eval_iters=args.eval_iters, eval_interval=args.eval_interval,
         logging_steps=args.logging_steps, seed=args.seed, keep_checkpoints=args.keep_checkpoints,
+        grad_accum=args.grad_accum, compile=args.compile,
     )
 
 
@@ -74,6 +75,7 @@ def train_command(args: argparse.Namespace) -> None:
                              n_embd=args.n_embd, n_head=args.n_head, n_layer=args.n_layer, dropout=args.dropout)
     dataset.check_fits(model_config.context_length)
     device = resolve_device(args.device)
+    configure_backends(device)
     dtype = resolve_dtype(args.dtype, device)
     wandb_mode = resolve_wandb_mode(args.wandb)
     out_dir = cli.prepare_out_dir(args.out_dir)
@@ -84,7 +86,8 @@ def train_command(args: argparse.Namespace) -> None:
     print(f"training on {source} ({len(corpus.tokens):,} characters, vocabulary {tokenizer.vocab_size}, "
           f"token cache {'reused' if corpus.reused else 'built'}: {corpus.cache_path}) | "
           f"{model.num_parameters() / 1e6:.2f}M parameters | {device} {str(dtype).removeprefix('torch.')} | "
-          f"run folder {out_dir}", flush=True)
+          f"batch {args.batch_size} x grad_accum {args.grad_accum} = {args.batch_size * args.grad_accum} sequences "
+          f"of {args.context_length} per step | run folder {out_dir}", flush=True)
     logger = RunLogger(out_dir, wandb_mode, args.wandb_project,
                        {**run_args, "n_params": model.num_parameters(), "vocab_size": tokenizer.vocab_size})
     extra_state = {"train_args": run_args, "record_format": record_format.to_dict() if record_format else None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 import re
+import warnings
 
 import numpy as np
 import torch
@@ -71,6 +72,42 @@ def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractCon
     if dtype == torch.float32:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def configure_backends(device: torch.device) -> None:
+    """TF32 matrix products on CUDA (Ampere and newer): fp32 accuracy for training, much faster."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+class compile_with_fallback:  # noqa: N801 (used like a function)
+    """torch.compile(model), falling back to the eager model with a warning if compiling fails.
+
+    torch.compile is lazy: most failures (no C++ compiler, unsupported backend) surface at the first call,
+    so that call is the one guarded.
+    """
+
+    def __init__(self, model: torch.nn.Module):
+        self.eager = model
+        try:
+            self.compiled = torch.compile(model)
+        except Exception as exc:  # noqa: BLE001 (any failure means: run eager)
+            self.fallback(exc)
+
+    def fallback(self, exc: Exception) -> None:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        warnings.warn(f"--compile failed, training without it: {reason}", stacklevel=2)
+        self.compiled = None
+
+    def __call__(self, *args, **kwargs):
+        if self.compiled is None:
+            return self.eager(*args, **kwargs)
+        try:
+            return self.compiled(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            self.fallback(exc)
+            return self.eager(*args, **kwargs)
 
 
 def seed_everything(seed: int) -> None:

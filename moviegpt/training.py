@@ -15,7 +15,7 @@ from .checkpoint import save_checkpoint
 from .data import TextDataset
 from .errors import UserError
 from .model import GPT
-from .runtime import autocast
+from .runtime import autocast, compile_with_fallback
 from .tokenizer import CharTokenizer
 from .tracking import RunLogger
 
@@ -36,6 +36,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 7331
     keep_checkpoints: int = 3  # newest epoch checkpoints kept; 0 keeps all
+    grad_accum: int = 1  # micro-batches of batch_size per optimizer step
+    compile: bool = False  # torch.compile the model (falls back to eager with a warning)
 
 
 @dataclass
@@ -78,7 +80,8 @@ class Trainer:
         self.optimizer = make_optimizer(model, config, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
         self.data_generator = torch.Generator().manual_seed(config.seed)
-        self.steps_per_epoch = dataset.steps_per_epoch(config.batch_size, self.context_length)
+        self.forward = compile_with_fallback(model) if config.compile else model
+        self.steps_per_epoch = dataset.steps_per_epoch(config.batch_size * config.grad_accum, self.context_length)
         planned = self.steps_per_epoch * config.epochs
         self.total_steps = min(planned, config.max_iters) if config.max_iters else planned
         self.warmup = config.warmup_iters if config.warmup_iters is not None else min(100, max(1, self.total_steps // 20))
@@ -109,23 +112,32 @@ class Trainer:
             return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
         return x.to(self.device), y.to(self.device)
 
+    def accumulate_gradients(self) -> torch.Tensor:
+        """Forward and backward over grad_accum micro-batches; returns their mean loss (a tensor, no sync)."""
+        total = torch.zeros((), device=self.device)
+        for _ in range(self.config.grad_accum):
+            x, y = self.batch("train", self.data_generator)
+            with autocast(self.device, self.dtype):
+                _, loss = self.forward(x, y)
+            loss = loss / self.config.grad_accum
+            self.scaler.scale(loss).backward()
+            total += loss.detach()
+            self.tokens_seen += x.numel()
+        return total
+
     def train_step(self) -> torch.Tensor:
         """One optimizer step; returns the loss as a tensor, so no host synchronisation happens here."""
         lr = learning_rate(self.config, self.step, self.progress(), self.warmup)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        x, y = self.batch("train", self.data_generator)
-        with autocast(self.device, self.dtype):
-            _, loss = self.model(x, y)
-        self.scaler.scale(loss).backward()
+        loss = self.accumulate_gradients()
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        self.tokens_seen += x.numel()
-        return loss.detach()
+        return loss
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -138,7 +150,7 @@ class Trainer:
             for _ in range(self.config.eval_iters):
                 x, y = self.batch(split, generator)
                 with autocast(self.device, self.dtype):
-                    total += self.model(x, y)[1]
+                    total += self.forward(x, y)[1]
             losses[split] = (total / self.config.eval_iters).item()
         self.model.train()
         return losses

@@ -109,3 +109,65 @@ def test_bf16_autocast_trains_on_cpu(tmp_path):
     result = trainer.train()
     assert result.train_loss < first - 0.3
     assert next(trainer.model.parameters()).dtype == torch.float32  # fp32 master weights
+
+
+class FixedBatches:
+    """A dataset stand-in that hands out consecutive rows of one fixed batch."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        self.x, self.y, self.next = x, y, 0
+
+    def steps_per_epoch(self, batch_size: int, context_length: int) -> int:
+        return 1
+
+    def get_batch(self, split, batch_size, context_length, generator):
+        rows = slice(self.next, self.next + batch_size)
+        self.next = (self.next + batch_size) % len(self.x)
+        return self.x[rows], self.y[rows]
+
+
+def gradients(tmp_path, batch_size: int, grad_accum: int) -> list[torch.Tensor]:
+    trainer = make_trainer(tmp_path, batch_size=batch_size, grad_accum=grad_accum)
+    data = torch.randint(0, trainer.tokenizer.vocab_size, (8, 17), generator=torch.Generator().manual_seed(1))
+    trainer.dataset = FixedBatches(data[:, :-1], data[:, 1:])
+    loss = trainer.accumulate_gradients()
+    return [loss] + [p.grad.clone() for p in trainer.model.parameters()]
+
+
+def test_two_accumulated_half_batches_give_the_full_batch_gradient(tmp_path):
+    full = gradients(tmp_path / "full", batch_size=8, grad_accum=1)
+    halves = gradients(tmp_path / "halves", batch_size=4, grad_accum=2)
+    for a, b in zip(full, halves):
+        assert torch.allclose(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_grad_accum_counts_tokens_and_shortens_the_epoch(tmp_path):
+    plain = make_trainer(tmp_path / "a", max_iters=2)
+    accum = make_trainer(tmp_path / "b", max_iters=2, grad_accum=2)
+    assert accum.steps_per_epoch == plain.steps_per_epoch // 2
+    plain.train(), accum.train()
+    assert accum.tokens_seen == 2 * plain.tokens_seen
+
+
+def test_compile_failure_falls_back_to_eager_with_a_warning(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler found")
+
+    monkeypatch.setattr(torch, "compile", lambda model: broken)
+    trainer = make_trainer(tmp_path, max_iters=3, compile=True)
+    with pytest.warns(UserWarning, match="--compile failed, training without it: no C\\+\\+ compiler found"):
+        result = trainer.train()
+    assert result.step == 3 and math.isfinite(result.val_loss)
+
+
+@pytest.mark.filterwarnings("error:--compile failed")  # really compiled, not the eager fallback
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_checkpoint_of_a_compiled_model_loads_uncompiled(tmp_path):
+    trainer = make_trainer(tmp_path, max_iters=2, compile=True, eval_iters=1)
+    result = trainer.train()
+    state = load_checkpoint(result.checkpoint)
+    assert not any(k.startswith("_orig_mod.") for k in state["model"])
+    model = GPT(GPTConfig(**state["model_config"]))
+    model.load_state_dict(state["model"])
+    idx = torch.randint(0, model.config.vocab_size, (1, 16))
+    assert torch.allclose(model.eval()(idx)[0], trainer.model.eval()(idx)[0])
