@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from moviegpt.cli import main as gpt_main  # noqa: E402
 
 
-def run(data: Path, preset: str, minutes: float, extra: list[str]) -> dict:
+def run(data: Path, preset: str, minutes: float, extra: list[str], keep: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        out_dir = Path(tmp) / "run"
+        out_dir = keep / data.stem if keep else Path(tmp) / "run"
         code = gpt_main(["--training_data", str(data), "--preset", preset, "--max_minutes", str(minutes),
                          "--epochs", "100000", "--wandb", "disabled", "--out_dir", str(out_dir),
                          "--outputs_dir", str(Path(tmp) / "outputs"), "--prompt", "",
@@ -39,13 +39,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="text file(s), one run each")
     parser.add_argument("--preset", default="fast")
     parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--keep", type=Path, help="keep each run folder (checkpoints, metrics) under this folder")
     args, extra = parser.parse_known_args()
     results = []
     for data in args.data:
         if not data.exists():
             print(f"skipping {data}: not found (the shared corpora live in ../shared/data)")
             continue
-        results.append(run(data, args.preset, args.minutes, extra))
+        results.append(run(data, args.preset, args.minutes, extra, args.keep))
     print("\n| file | preset | minutes | steps | tokens/s | val loss | val bits/char |")
     print("|---|---|---|---|---|---|---|")
     for r in results:

@@ -122,7 +122,7 @@ def test_errors_from_a_subprocess_have_no_traceback(tmp_path):
 
 def test_preset_fills_sizes_and_explicit_flags_win():
     args = parse_args(["--preset", "fast", "--n_embd", "64", "--n_head", "2"])
-    assert (args.n_embd, args.n_head, args.n_layer, args.context_length) == (64, 2, 4, 128)
+    assert (args.n_embd, args.n_head, args.n_layer, args.context_length, args.batch_size) == (64, 2, 4, 64, 12)
     original = parse_args([])
     assert (original.batch_size, original.context_length, original.lr, original.n_embd, original.n_head,
             original.n_layer, original.dropout, original.eval_iters, original.epochs) == \
