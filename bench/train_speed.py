@@ -95,7 +95,8 @@ def main() -> None:
     peak = {dtype: max(peak_matmul_flops(dtype), peak_matmul_flops(dtype)) for dtype in (torch.float32, torch.bfloat16)}
     print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads; measured matmul peak: "
           f"fp32 {peak[torch.float32] / 1e9:.0f} GFLOP/s, bf16 {peak[torch.bfloat16] / 1e9:.0f} GFLOP/s\n")
-    print("| size | params | dtype | mode | tokens/s | vs fp32 eager | model GFLOP/s | MFU (of the same dtype's peak) |")
+    print("| size | params | dtype | mode | tokens/s | vs fp32 eager | model GFLOP/s "
+          "| MFU (of the same dtype's peak) |")
     print("|---|---|---|---|---|---|---|---|")
     baseline = {}
     for name, model, dtype, compile, rate in rows:

@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--batch_size", type=positive_int, help="sequences per training step (original: 128)")
     a("--context_length", type=positive_int, help="characters the model sees at once (original: 256)")
     a("--eval_iters", type=positive_int, help="batches per split in each evaluation (original: 100)")
-    a("--eval_interval", type=positive_int, help="steps between evaluations (default: four per epoch, at least 4 * eval_iters apart)")
+    a("--eval_interval", type=positive_int,
+      help="steps between evaluations (default: four per epoch, at least 4 * eval_iters apart)")
     a("--lr", type=positive_float, help="peak learning rate (original: 2.5e-4)")
     a("--n_embd", type=positive_int, help="embedding width (original: 768)")
     a("--n_head", type=positive_int, help="attention heads; must divide n_embd (original: 8)")

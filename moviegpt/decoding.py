@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from torch.nn import functional as F
 
 from .errors import UserError
 from .model import GPT, KVCache
@@ -33,7 +32,8 @@ class DecodingConfig:
         checks = [
             (self.decode in DECODE_MODES, f"--decode must be one of {', '.join(DECODE_MODES)}, got {self.decode!r}"),
             (self.max_new_tokens >= 0, f"--max_new_tokens must be >= 0, got {self.max_new_tokens}"),
-            (self.temperature > 0 or self.decode != "sample", f"--temperature must be > 0 when sampling, got {self.temperature}"),
+            (self.temperature > 0 or self.decode != "sample",
+             f"--temperature must be > 0 when sampling, got {self.temperature}"),
             (self.top_k is None or self.top_k >= 1, f"--top_k must be >= 1, got {self.top_k}"),
             (self.top_p is None or 0 < self.top_p <= 1, f"--top_p must be in (0, 1], got {self.top_p}"),
             (self.repetition_penalty > 0, f"--repetition_penalty must be > 0, got {self.repetition_penalty}"),
@@ -189,7 +189,8 @@ def beam_search(lm: IncrementalModel, prompt: list[int], config: DecodingConfig,
     return best
 
 
-def decode(model: GPT, prompt: list[int], config: DecodingConfig, is_done: IsDone, on_token: OnToken) -> list[list[int]]:
+def decode(model: GPT, prompt: list[int], config: DecodingConfig, is_done: IsDone,
+           on_token: OnToken) -> list[list[int]]:
     """Generate num_samples continuations of prompt with the configured strategy; returns their token ids."""
     rows = config.num_beams if config.decode == "beam" else config.num_samples
     lm = IncrementalModel(model, rows)

@@ -84,7 +84,8 @@ class Trainer:
         self.steps_per_epoch = dataset.steps_per_epoch(config.batch_size * config.grad_accum, self.context_length)
         planned = self.steps_per_epoch * config.epochs
         self.total_steps = min(planned, config.max_iters) if config.max_iters else planned
-        self.warmup = config.warmup_iters if config.warmup_iters is not None else min(100, max(1, self.total_steps // 20))
+        default_warmup = min(100, max(1, self.total_steps // 20))
+        self.warmup = config.warmup_iters if config.warmup_iters is not None else default_warmup
         # An evaluation costs about eval_iters training steps; keep it a small share of the run.
         self.eval_interval = config.eval_interval or max(self.steps_per_epoch // 4, 4 * config.eval_iters)
         self.step = 0

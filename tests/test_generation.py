@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from moviegpt.decoding import DecodingConfig, IncrementalModel, decode, top_p_filter
+from moviegpt.decoding import DecodingConfig, decode, top_p_filter
 from moviegpt.errors import UserError
 from moviegpt.generation import Stopper, generate, save_output
 from moviegpt.interactive import SamplePrinter
