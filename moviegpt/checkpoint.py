@@ -28,6 +28,8 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
 def load_checkpoint(path: str | Path) -> dict:
     """Load and check a MovieGPT checkpoint; anything else is refused with a one-line reason."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"checkpoint is a folder, not a file: {path}")
     if not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
     try:

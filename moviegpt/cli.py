@@ -43,7 +43,7 @@ non_negative_float = _number(float, 0.0)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="gpt.py", description="Train a character-level GPT on text, or generate from a checkpoint.")
+    p = OneLineParser(description="Train a character-level GPT on text, or generate from a checkpoint.")
     a = p.add_argument
     a("--checkpoint", help="generate from this checkpoint instead of training")
     a("--training_data", nargs="+", metavar="SOURCE",

@@ -97,6 +97,7 @@ def test_truncated_and_foreign_checkpoints_are_refused(tmp_path, capsys, monkeyp
     assert "checkpoint" in one_line_error(capsys, ["--checkpoint", "notes.pt"], tmp_path, monkeypatch)
     assert "another tool" in one_line_error(capsys, ["--checkpoint", "foreign.pt"], tmp_path, monkeypatch)
     assert "not found" in one_line_error(capsys, ["--checkpoint", "nothing.pt"], tmp_path, monkeypatch)
+    assert "is a folder" in one_line_error(capsys, ["--checkpoint", str(tmp_path)], tmp_path, monkeypatch)
 
 
 def test_unknown_prompt_character_is_named(tmp_path, capsys, monkeypatch, tiny_checkpoint):
