@@ -63,3 +63,18 @@ def model_from_checkpoint(state: dict) -> tuple[GPT, CharTokenizer]:
     except RuntimeError:
         raise UserError("checkpoint weights do not match its model config") from None
     return model, tokenizer
+
+
+def newest_good_checkpoint(path: str | Path) -> tuple[Path, list[str]]:
+    """A checkpoint file as given, or in a run folder the newest one that loads; also the problems skipped."""
+    path = Path(path)
+    if not path.is_dir():
+        return path, []
+    skipped = []
+    for candidate in sorted(path.glob("epoch_*.pt"), reverse=True):
+        try:
+            load_checkpoint(candidate)
+            return candidate, skipped
+        except UserError as exc:
+            skipped.append(str(exc))
+    raise UserError(f"no usable checkpoint in {path}" + (f" ({skipped[0]})" if skipped else ""))

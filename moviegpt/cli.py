@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--logging_steps", type=positive_int, default=50, help="steps between train-loss logs (50)")
     a("--keep_checkpoints", type=non_negative_int, default=3, help="newest epoch checkpoints kept; 0 keeps all (3)")
     a("--out_dir", help="folder for this run's checkpoints and metrics.jsonl (default runs/<timestamp>)")
+    a("--resume", metavar="PATH",
+      help="continue a run exactly: a checkpoint, or a run folder (its newest good checkpoint)")
     a("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     a("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
       help="autocast precision; auto = bfloat16 where supported, float16 on older GPUs, else float32")
@@ -103,8 +105,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    args = build_parser().parse_args(argv)
-    return argparse.Namespace(**apply_preset(vars(args), args.preset))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for action in parser._actions:  # a second pass without defaults tells which flags were given
+        action.default = argparse.SUPPRESS
+    explicit = set(vars(parser.parse_args(argv)))
+    return argparse.Namespace(**apply_preset(vars(args), args.preset), explicit=explicit)
+
+
+# What a resumed run takes from its checkpoint: fixed (a different explicit value is refused) or defaulted.
+RESUME_FIXED = ("batch_size", "context_length", "n_embd", "n_head", "n_layer", "dropout", "lr", "grad_accum", "seed")
+RESUME_DEFAULTED = ("epochs", "max_iters", "max_minutes", "eval_iters", "eval_interval", "logging_steps",
+                    "keep_checkpoints", "dtype", "compile", "wandb_project", "cache_dir")
+
+
+def merge_resume_args(args: argparse.Namespace, saved: dict) -> argparse.Namespace:
+    """The run's own settings from its checkpoint; --epochs, --max_iters, --max_minutes may extend it."""
+    merged = vars(args).copy()
+    for name in RESUME_FIXED:
+        value = saved.get(name, merged[name])
+        if name in args.explicit and merged[name] != value:
+            raise UserError(f"--{name} {merged[name]} conflicts with the run being resumed ({value}); "
+                            "leave it out to resume")
+        merged[name] = value
+    for name in RESUME_DEFAULTED:
+        if name not in args.explicit:
+            merged[name] = saved.get(name, merged[name])
+    if "training_data" in args.explicit:
+        raise UserError("--resume trains on the run's own data; leave out --training_data")
+    merged["training_data"] = saved["training_data"]
+    return argparse.Namespace(**merged)
 
 
 def resolve_training_data(specs: list[str] | None) -> list[str]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
 from . import cli
-from .checkpoint import load_checkpoint, model_from_checkpoint
+from .checkpoint import load_checkpoint, model_from_checkpoint, newest_good_checkpoint
 from .data import RecordFormat, TextDataset, has_records
 from .decoding import DecodingConfig
+from .errors import UserError
 from .generation import save_output
 from .interactive import Session, repl
 from .model import GPT, GPTConfig
@@ -63,7 +65,20 @@ def generate_and_save(model: GPT, tokenizer: CharTokenizer, record_format: Recor
     print(f"saved to {save_output(text, args.outputs_dir)}")
 
 
+def resume_state(args: argparse.Namespace) -> tuple[argparse.Namespace, dict | None, Path | None]:
+    """For --resume: the checkpoint to go on from, and the arguments of its run."""
+    if not args.resume:
+        return args, None, None
+    path, skipped = newest_good_checkpoint(args.resume)
+    for problem in skipped:
+        print(f"skipping a damaged checkpoint: {problem}", flush=True)
+    state = load_checkpoint(path)
+    print(f"resuming from {path} (step {state['step']}, epoch {state['epoch']})", flush=True)
+    return cli.merge_resume_args(args, state["train_args"]), state, path.parent
+
+
 def train_command(args: argparse.Namespace) -> None:
+    args, state, resume_dir = resume_state(args)
     decoding_config_from(args)  # refuse bad sampling settings before a long run, not after
     cache_dir = cli.resolve_cache_dir(args.cache_dir)
     files = resolve_sources(cli.resolve_training_data(args.training_data), cache_dir / "downloads")
@@ -78,10 +93,13 @@ def train_command(args: argparse.Namespace) -> None:
     configure_backends(device)
     dtype = resolve_dtype(args.dtype, device)
     wandb_mode = resolve_wandb_mode(args.wandb)
-    out_dir = cli.prepare_out_dir(args.out_dir)
+    out_dir = resume_dir or cli.prepare_out_dir(args.out_dir)
     seed_everything(args.seed)
-    model = GPT(model_config)
+    if state is not None and state["tokenizer"]["chars"] != tokenizer.chars:
+        raise UserError("the training data changed since the checkpoint (its characters differ); cannot resume")
+    model = model_from_checkpoint(state)[0] if state is not None else GPT(model_config)
     run_args = {**vars(args), "training_data": [str(f) for f in files], "out_dir": str(out_dir)}
+    run_args.pop("explicit")
     source = str(files[0]) if len(files) == 1 else f"{len(files)} files"
     print(f"training on {source} ({len(corpus.tokens):,} characters, vocabulary {tokenizer.vocab_size}, "
           f"token cache {'reused' if corpus.reused else 'built'}: {corpus.cache_path}) | "
@@ -94,6 +112,8 @@ def train_command(args: argparse.Namespace) -> None:
     try:
         trainer = Trainer(model, tokenizer, dataset, train_config_from(args), device, dtype, out_dir, logger,
                           extra_state=extra_state)
+        if state is not None:
+            trainer.restore(state)
         result = trainer.train()
     finally:
         logger.close()

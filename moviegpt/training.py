@@ -90,7 +90,24 @@ class Trainer:
         self.eval_interval = config.eval_interval or max(self.steps_per_epoch // 4, 4 * config.eval_iters)
         self.step = 0
         self.tokens_seen = 0
+        self.stop_requested = False
         self.start_time = time.perf_counter()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue exactly where a checkpoint of this run left off: optimizer, scaler, counters and RNGs.
+
+        The model weights are the caller's to load (they define the model). The position in the epoch follows
+        from the step, as every epoch has steps_per_epoch steps.
+        """
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step, self.tokens_seen = state["step"], state["tokens_seen"]
+        self.data_generator.set_state(state["rng"]["data"])
+        torch.set_rng_state(state["rng"]["torch"])
+
+    def request_stop(self) -> None:
+        """Finish the current step, then evaluate, checkpoint and return (as --max_iters would)."""
+        self.stop_requested = True
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start_time
@@ -103,7 +120,7 @@ class Trainer:
         return done
 
     def should_stop(self) -> bool:
-        if self.config.max_iters and self.step >= self.config.max_iters:
+        if self.stop_requested or (self.config.max_iters and self.step >= self.config.max_iters):
             return True
         return bool(self.config.max_minutes) and self.elapsed() >= 60 * self.config.max_minutes
 
@@ -207,14 +224,18 @@ class Trainer:
 
     def train(self) -> TrainResult:
         self.model.to(self.device).train()
-        since = (0.0, 0)
+        since = (0.0, self.tokens_seen)
         path, losses = None, {}
-        for epoch in range(1, self.config.epochs + 1):
+        first_epoch, done_in_epoch = divmod(self.step, self.steps_per_epoch)
+        if first_epoch >= self.config.epochs or (self.config.max_iters and self.step >= self.config.max_iters):
+            raise UserError(f"nothing left to train: the run is at step {self.step}, epoch {first_epoch} of "
+                            f"{self.config.epochs}; raise --epochs or --max_iters to go on")
+        for epoch in range(first_epoch + 1, self.config.epochs + 1):
             last_eval = -1
-            bar = tqdm(total=self.steps_per_epoch, desc=f"epoch {epoch}/{self.config.epochs}",
+            bar = tqdm(total=self.steps_per_epoch, initial=done_in_epoch, desc=f"epoch {epoch}/{self.config.epochs}",
                        unit="step", dynamic_ncols=True, mininterval=0.5)
             stop = False
-            for _ in range(self.steps_per_epoch):
+            for _ in range(self.steps_per_epoch - done_in_epoch):
                 loss = self.train_step()
                 bar.update(1)
                 if self.step % self.config.logging_steps == 0:
@@ -226,6 +247,7 @@ class Trainer:
                 if stop:
                     break
             bar.close()
+            done_in_epoch = 0
             if last_eval != self.step:
                 losses = self.run_evaluation(epoch)
             completed = not stop or self.step % self.steps_per_epoch == 0

@@ -168,3 +168,29 @@ def test_wandb_online_without_a_key_is_refused(tmp_path, capsys, monkeypatch, ti
     monkeypatch.setenv("HOME", str(tmp_path))
     argv = ["--training_data", str(tiny_text_file), "--preset", "tiny", "--wandb", "online"]
     assert "API key" in one_line_error(capsys, argv, tmp_path, monkeypatch)
+
+
+def test_resume_a_run_folder_and_extend_it(tmp_path, tiny_text_file):
+    base = ["--training_data", str(tiny_text_file), "--preset", "tiny", "--wandb", "disabled",
+            "--prompt", "", "--max_new_tokens", "3"]
+    assert run_gpt(*base, "--out_dir", "run", "--max_iters", "3", cwd=tmp_path).returncode == 0
+    result = run_gpt("--resume", "run", "--max_iters", "6", "--wandb", "disabled", "--prompt", "",
+                     "--max_new_tokens", "3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "resuming from run/epoch_001.pt (step 3, epoch 1)" in result.stdout
+    state = torch.load(tmp_path / "run" / "epoch_001.pt", weights_only=True)
+    assert state["step"] == 6 and state["train_args"]["n_embd"] == 32
+
+
+def test_resume_refuses_a_conflicting_size_and_skips_a_damaged_checkpoint(tmp_path, capsys, monkeypatch,
+                                                                          tiny_text_file):
+    base = ["--training_data", str(tiny_text_file), "--preset", "tiny", "--wandb", "disabled",
+            "--prompt", "", "--max_new_tokens", "3", "--out_dir", "run", "--keep_checkpoints", "0"]
+    assert run_gpt(*base, cwd=tmp_path).returncode == 0  # two epochs: epoch_001.pt, epoch_002.pt
+    err = one_line_error(capsys, ["--resume", "run", "--n_embd", "64"], tmp_path, monkeypatch)
+    assert "--n_embd 64 conflicts with the run being resumed (32)" in err
+    (tmp_path / "run" / "epoch_002.pt").write_bytes(b"half a checkpoint")
+    result = run_gpt("--resume", "run", "--epochs", "3", "--wandb", "disabled", "--prompt", "",
+                     "--max_new_tokens", "3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "skipping a damaged checkpoint" in result.stdout and "resuming from run/epoch_001.pt" in result.stdout

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from moviegpt.checkpoint import load_checkpoint
+from moviegpt.errors import UserError
 from moviegpt.data import TextDataset
 from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer import CharTokenizer
@@ -171,3 +172,42 @@ def test_checkpoint_of_a_compiled_model_loads_uncompiled(tmp_path):
     model.load_state_dict(state["model"])
     idx = torch.randint(0, model.config.vocab_size, (1, 16))
     assert torch.allclose(model.eval()(idx)[0], trainer.model.eval()(idx)[0])
+
+
+def test_interrupted_then_resumed_run_gives_bitwise_identical_weights(tmp_path):
+    """N steps in one run == N/2 steps, a checkpoint, a new process-like Trainer restored from it, N/2 more."""
+    settings = dict(epochs=3, dtype=torch.float32)
+    whole = make_trainer(tmp_path / "whole", **settings)
+    whole.train()
+
+    first = make_trainer(tmp_path / "first", **settings)
+    original_step = first.train_step
+
+    def step_then_stop():
+        loss = original_step()
+        if first.step == 15:  # mid-epoch (11 steps per epoch): the second half starts inside epoch 2
+            first.request_stop()
+        return loss
+
+    first.train_step = step_then_stop
+    checkpoint = first.train().checkpoint
+    state = load_checkpoint(checkpoint)
+    assert state["step"] == 15 and state["epoch_completed"] is False
+
+    torch.manual_seed(123)  # a fresh process would start from other RNG states
+    second = make_trainer(tmp_path / "second", **settings)
+    second.model.load_state_dict(state["model"])
+    second.restore(state)
+    second.train()
+    assert second.step == whole.step == 33
+    for a, b in zip(whole.model.parameters(), second.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_resuming_a_finished_run_says_what_to_do(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=1)
+    state = load_checkpoint(trainer.train().checkpoint)
+    again = make_trainer(tmp_path / "again", epochs=1)
+    again.restore(state)
+    with pytest.raises(UserError, match="raise --epochs or --max_iters"):
+        again.train()
