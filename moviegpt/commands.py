@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -77,6 +81,28 @@ def resume_state(args: argparse.Namespace) -> tuple[argparse.Namespace, dict | N
     return cli.merge_resume_args(args, state["train_args"]), state, path.parent
 
 
+@contextlib.contextmanager
+def stop_on_signals(request_stop: Callable[[], None]) -> Iterator[list[int]]:
+    """Ctrl-C / SIGTERM ask the trainer to stop after the current step (and checkpoint); a second Ctrl-C aborts.
+
+    Yields the list of signals received."""
+    received: list[int] = []
+
+    def handle(signum: int, frame: object) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        request_stop()
+        print("\nstopping after this step to write a checkpoint (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def train_command(args: argparse.Namespace) -> None:
     args, state, resume_dir = resume_state(args)
     decoding_config_from(args)  # refuse bad sampling settings before a long run, not after
@@ -114,10 +140,14 @@ def train_command(args: argparse.Namespace) -> None:
                           extra_state=extra_state)
         if state is not None:
             trainer.restore(state)
-        result = trainer.train()
+        with stop_on_signals(trainer.request_stop) as received:
+            result = trainer.train()
     finally:
         logger.close()
     print(f"done: {result.step} steps, val loss {result.val_loss:.4f}, checkpoint {result.checkpoint}", flush=True)
+    if received:
+        print(f"interrupted; to go on: python gpt.py --resume {out_dir}", flush=True)
+        raise KeyboardInterrupt
     generate_and_save(model, tokenizer, record_format, args, device, resolve_inference_dtype(args.dtype, device))
 
 

@@ -1,7 +1,12 @@
 """The command line end to end: training, generating, presets, and one-line errors with exit code 2."""
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -194,3 +199,25 @@ def test_resume_refuses_a_conflicting_size_and_skips_a_damaged_checkpoint(tmp_pa
                      "--max_new_tokens", "3", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "skipping a damaged checkpoint" in result.stdout and "resuming from run/epoch_001.pt" in result.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_after_a_step_with_a_checkpoint_and_the_resume_command(tmp_path, tiny_text_file, signum):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
+    env["PYTHONPATH"] = str(ROOT)
+    cmd = [sys.executable, str(ROOT / "gpt.py"), "--training_data", str(tiny_text_file), "--preset", "tiny",
+           "--epochs", "100000", "--logging_steps", "1", "--wandb", "disabled", "--out_dir", "run",
+           "--prompt", "", "--max_new_tokens", "3"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 3):
+        time.sleep(0.1)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted; to go on: python gpt.py --resume run" in out
+    checkpoint = sorted((tmp_path / "run").glob("epoch_*.pt"))[-1]
+    state = torch.load(checkpoint, weights_only=True)
+    events = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert state["step"] == events[-1]["step"] >= 3  # the last step taken is in the checkpoint
