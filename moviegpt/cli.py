@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
       help="micro-batches of --batch_size per optimizer step, for larger effective batches (1)")
     a("--compile", action="store_true", help="torch.compile the model (falls back to eager with a warning)")
     a("--logging_steps", type=positive_int, default=50, help="steps between train-loss logs (50)")
-    a("--keep_checkpoints", type=non_negative_int, default=3, help="newest epoch checkpoints kept; 0 keeps all (3)")
+    a("--keep_checkpoints", type=non_negative_int, default=3,
+      help="newest epoch checkpoints kept, besides best.pt and last.pt; 0 keeps all (3)")
     a("--out_dir", help="folder for this run's checkpoints and metrics.jsonl (default runs/<timestamp>)")
     a("--resume", metavar="PATH",
       help="continue a run exactly: a checkpoint, or a run folder (its newest good checkpoint)")

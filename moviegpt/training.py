@@ -12,6 +12,7 @@ import torch
 from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
+from .files import atomic_alias
 from .data import TextDataset
 from .errors import UserError
 from .model import GPT
@@ -35,7 +36,7 @@ class TrainConfig:
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     seed: int = 7331
-    keep_checkpoints: int = 3  # newest epoch checkpoints kept; 0 keeps all
+    keep_checkpoints: int = 3  # newest epoch checkpoints kept (plus best.pt and last.pt); 0 keeps all
     grad_accum: int = 1  # micro-batches of batch_size per optimizer step
     compile: bool = False  # torch.compile the model (falls back to eager with a warning)
 
@@ -91,6 +92,7 @@ class Trainer:
         self.step = 0
         self.tokens_seen = 0
         self.stop_requested = False
+        self.best_val_loss = math.inf
         self.start_time = time.perf_counter()
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -102,6 +104,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.tokens_seen = state["step"], state["tokens_seen"]
+        self.best_val_loss = state.get("best_val_loss", math.inf)
         self.data_generator.set_state(state["rng"]["data"])
         torch.set_rng_state(state["rng"]["torch"])
 
@@ -187,7 +190,10 @@ class Trainer:
         return losses
 
     def save(self, epoch: int, epoch_completed: bool, losses: dict[str, float]) -> Path:
+        """epoch_NNN.pt, also as last.pt, and as best.pt when its validation loss is the lowest so far."""
         path = self.out_dir / f"epoch_{epoch:03d}.pt"
+        improved = losses["val"] < self.best_val_loss
+        self.best_val_loss = min(self.best_val_loss, losses["val"])
         save_checkpoint(path, {
             "model_config": self.model.config.to_dict(),
             "tokenizer": self.tokenizer.to_dict(),
@@ -199,8 +205,12 @@ class Trainer:
             "rng": {"torch": torch.get_rng_state(), "data": self.data_generator.get_state()},
             "train_config": asdict(self.config),
             "metrics": {"train_loss": losses["train"], "val_loss": losses["val"]},
+            "best_val_loss": self.best_val_loss,
             **self.extra_state,
         })
+        atomic_alias(path, self.out_dir / "last.pt")
+        if improved:
+            atomic_alias(path, self.out_dir / "best.pt")
         self.prune_checkpoints()
         return path
 

@@ -62,16 +62,22 @@ def test_foreign_torch_file_is_refused(tmp_path):
 
 
 class _Evil:
+    """Unpickling this would create a file (open(path, "w")): the safe loader must never run it."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
     def __reduce__(self):
-        return (print, ("pwned",))
+        return (open, (self.path, "w"))
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
-def test_pickle_with_code_is_refused(tmp_path):
+def test_pickle_with_code_is_refused_and_nothing_runs(tmp_path):
     with open(tmp_path / "evil.pt", "wb") as f:
-        pickle.dump(_Evil(), f)
+        pickle.dump(_Evil(tmp_path / "pwned"), f)
     with pytest.raises(UserError, match="not a loadable"):
         load_checkpoint(tmp_path / "evil.pt")
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path):

@@ -21,7 +21,8 @@ def test_train_then_generate_end_to_end(tmp_path, tiny_text_file):
     result = run_gpt("--training_data", str(tiny_text_file), *TRAIN, "--out_dir", "run",
                      "--prompt", "The description", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "run").glob("*.pt")) == ["epoch_001.pt", "epoch_002.pt"]
+    assert sorted(p.name for p in (tmp_path / "run").glob("*.pt")) == \
+        ["best.pt", "epoch_001.pt", "epoch_002.pt", "last.pt"]
     events = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert events[-1]["epoch"] == 2 and "val_loss" in events[-1]
     (after_training,) = (tmp_path / "outputs").glob("output_*.txt")

@@ -71,8 +71,21 @@ def test_every_epoch_writes_a_checkpoint_and_old_ones_are_pruned(tmp_path):
     trainer = make_trainer(tmp_path, epochs=4, keep_checkpoints=2, max_iters=8)
     trainer.steps_per_epoch = 2
     trainer.train()
-    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["epoch_003.pt", "epoch_004.pt"]
+    assert sorted(p.name for p in tmp_path.glob("epoch_*.pt")) == ["epoch_003.pt", "epoch_004.pt"]
     assert load_checkpoint(tmp_path / "epoch_004.pt")["epoch_completed"] is True
+
+
+def test_last_and_best_checkpoints(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=4, keep_checkpoints=1, lr=3e-2)  # a high rate: val loss goes up and down
+    trainer.steps_per_epoch = 3
+    trainer.train()
+    events = [e for e in read_events(tmp_path) if "val_loss" in e]
+    best_event = min(events, key=lambda e: e["val_loss"])
+    assert load_checkpoint(tmp_path / "last.pt")["step"] == events[-1]["step"] == 12
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["step"] == best_event["step"] and best["metrics"]["val_loss"] == best_event["val_loss"]
+    assert best["best_val_loss"] == best_event["val_loss"]
+    assert [p.name for p in tmp_path.glob("epoch_*.pt")] == ["epoch_004.pt"]
 
 
 def test_metrics_have_global_steps_and_all_fields(tmp_path):
