@@ -65,16 +65,16 @@ def model_from_checkpoint(state: dict) -> tuple[GPT, CharTokenizer]:
     return model, tokenizer
 
 
-def newest_good_checkpoint(path: str | Path) -> tuple[Path, list[str]]:
-    """A checkpoint file as given, or in a run folder the newest one that loads; also the problems skipped."""
+def newest_good_checkpoint(path: str | Path) -> tuple[Path, dict, list[str]]:
+    """A checkpoint file as given, or in a run folder the newest one that loads: its path, its loaded state,
+    and the problems of the newer ones skipped."""
     path = Path(path)
     if not path.is_dir():
-        return path, []
+        return path, load_checkpoint(path), []
     skipped = []
     for candidate in sorted(path.glob("epoch_*.pt"), reverse=True):
         try:
-            load_checkpoint(candidate)
-            return candidate, skipped
+            return candidate, load_checkpoint(candidate), skipped
         except UserError as exc:
             skipped.append(str(exc))
     raise UserError(f"no usable checkpoint in {path}" + (f" ({skipped[0]})" if skipped else ""))

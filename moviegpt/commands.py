@@ -73,10 +73,9 @@ def resume_state(args: argparse.Namespace) -> tuple[argparse.Namespace, dict | N
     """For --resume: the checkpoint to go on from, and the arguments of its run."""
     if not args.resume:
         return args, None, None
-    path, skipped = newest_good_checkpoint(args.resume)
+    path, state, skipped = newest_good_checkpoint(args.resume)
     for problem in skipped:
         print(f"skipping a damaged checkpoint: {problem}", flush=True)
-    state = load_checkpoint(path)
     print(f"resuming from {path} (step {state['step']}, epoch {state['epoch']})", flush=True)
     return cli.merge_resume_args(args, state["train_args"]), state, path.parent
 

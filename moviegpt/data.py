@@ -31,6 +31,13 @@ class RecordFormat:
 RECORD_END = RecordFormat().end + "\n"
 
 
+def record_end_ids(tokenizer: CharTokenizer, dtype: np.dtype) -> np.ndarray | None:
+    """The token ids of the END_OF_MOVIE line, or None when the text has not all of its characters."""
+    if tokenizer.unknown_chars(RECORD_END):
+        return None
+    return np.array(tokenizer.encode(RECORD_END), dtype=dtype)
+
+
 def find_marker(tokens: np.ndarray, marker: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """End positions (one past the marker) of every occurrence of marker inside tokens[lo:hi]."""
     window = np.asarray(tokens[lo:hi])
@@ -46,9 +53,9 @@ def find_marker(tokens: np.ndarray, marker: np.ndarray, lo: int, hi: int) -> np.
 def split_point(tokens: np.ndarray, tokenizer: CharTokenizer, val_fraction: float = VAL_FRACTION) -> int:
     """First (1 - val_fraction) of the tokens for training; moved to the nearest record end in movie-format text."""
     target = int(len(tokens) * (1 - val_fraction))
-    if tokenizer.unknown_chars(RECORD_END):
+    marker = record_end_ids(tokenizer, tokens.dtype)
+    if marker is None:
         return target
-    marker = np.array(tokenizer.encode(RECORD_END), dtype=tokens.dtype)
     radius = 2**16
     while True:
         lo, hi = max(0, target - radius), min(len(tokens), target + radius)
@@ -63,10 +70,8 @@ def split_point(tokens: np.ndarray, tokenizer: CharTokenizer, val_fraction: floa
 
 def has_records(tokens: np.ndarray, tokenizer: CharTokenizer, scan: int = 2**20) -> bool:
     """Whether the text is in the movie-record format (an END_OF_MOVIE line near its start)."""
-    if tokenizer.unknown_chars(RECORD_END):
-        return False
-    marker = np.array(tokenizer.encode(RECORD_END), dtype=tokens.dtype)
-    return len(find_marker(tokens, marker, 0, min(len(tokens), scan))) > 0
+    marker = record_end_ids(tokenizer, tokens.dtype)
+    return marker is not None and len(find_marker(tokens, marker, 0, min(len(tokens), scan))) > 0
 
 
 class TextDataset:

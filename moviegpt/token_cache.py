@@ -18,7 +18,7 @@ import numpy as np
 
 from .files import atomic_write
 from .errors import UserError
-from .textfile import iter_text_chunks
+from .textfile import check_readable, iter_text_chunks
 from .tokenizer import CharTokenizer
 
 CACHE_VERSION = 1
@@ -134,8 +134,7 @@ def encode_corpus(files: list[Path], cache_dir: str | Path) -> EncodedCorpus:
     """The token ids of files, from the cache when it is fresh, else encoded now and cached."""
     cache_dir = Path(cache_dir)
     for path in files:
-        if not path.is_file():
-            next(iter_text_chunks(path), None)  # raises the right message (missing, directory)
+        check_readable(path)  # missing or a directory: the same messages as when reading
     fingerprints = [fingerprint(p) for p in files]
     bin_path, meta_path = cache_paths(files, cache_dir)
     cached = load_cached(bin_path, meta_path, fingerprints)
