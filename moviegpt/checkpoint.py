@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -16,13 +17,41 @@ FORMAT = "moviegpt-checkpoint"
 VERSION = 1
 
 
+class _WriteErrorRecorder:
+    """A file wrapper that remembers an OSError (disk full), which torch.save turns into a vague RuntimeError."""
+
+    def __init__(self, file: BinaryIO):
+        self.file, self.error = file, None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
 def save_checkpoint(path: str | Path, state: dict) -> None:
     """Save a checkpoint dict (model weights, config, tokenizer, training state) atomically."""
     payload = {"format": FORMAT, "version": VERSION, **state}
+    recorder = None
+
+    def write(file: BinaryIO) -> None:
+        nonlocal recorder
+        recorder = _WriteErrorRecorder(file)
+        torch.save(payload, recorder)
+
     try:
-        atomic_write(path, lambda f: torch.save(payload, f))
-    except OSError as exc:
-        raise UserError(f"cannot write checkpoint {path}: {exc.strerror or exc}") from None
+        atomic_write(path, write)
+    except (OSError, RuntimeError) as exc:
+        error = recorder.error if recorder is not None and recorder.error is not None else exc
+        if not isinstance(error, OSError):
+            raise
+        raise UserError(f"cannot write checkpoint {path}: {error.strerror or error} "
+                        "(the previous checkpoints are intact)") from None
 
 
 def load_checkpoint(path: str | Path) -> dict:

@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--logging_steps", type=positive_int, default=50, help="steps between train-loss logs (50)")
     a("--keep_checkpoints", type=non_negative_int, default=3,
       help="newest epoch checkpoints kept, besides best.pt and last.pt; 0 keeps all (3)")
+    a("--checkpoint_every_minutes", type=positive_float,
+      help="also checkpoint mid-epoch this often, so a long epoch is never lost (off)")
+    a("--checkpoint_every_steps", type=positive_int, help="also checkpoint mid-epoch every this many steps (off)")
     a("--out_dir", help="folder for this run's checkpoints and metrics.jsonl (default runs/<timestamp>)")
     a("--resume", metavar="PATH",
       help="continue a run exactly: a checkpoint, or a run folder (its newest good checkpoint)")
@@ -117,7 +120,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # What a resumed run takes from its checkpoint: fixed (a different explicit value is refused) or defaulted.
 RESUME_FIXED = ("batch_size", "context_length", "n_embd", "n_head", "n_layer", "dropout", "lr", "grad_accum", "seed")
 RESUME_DEFAULTED = ("epochs", "max_iters", "max_minutes", "eval_iters", "eval_interval", "logging_steps",
-                    "keep_checkpoints", "dtype", "compile", "wandb_project", "cache_dir")
+                    "keep_checkpoints", "checkpoint_every_minutes", "checkpoint_every_steps", "dtype", "compile",
+                    "wandb_project", "cache_dir")
 
 
 def merge_resume_args(args: argparse.Namespace, saved: dict) -> argparse.Namespace:

@@ -33,6 +33,7 @@ def train_config_from(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, max_iters=args.max_iters,
         max_minutes=args.max_minutes, eval_iters=args.eval_iters, eval_interval=args.eval_interval,
         logging_steps=args.logging_steps, seed=args.seed, keep_checkpoints=args.keep_checkpoints,
+        checkpoint_every_minutes=args.checkpoint_every_minutes, checkpoint_every_steps=args.checkpoint_every_steps,
         grad_accum=args.grad_accum, compile=args.compile,
     )
 
@@ -132,7 +133,8 @@ def train_command(args: argparse.Namespace) -> None:
           f"batch {args.batch_size} x grad_accum {args.grad_accum} = {args.batch_size * args.grad_accum} sequences "
           f"of {args.context_length} per step | run folder {out_dir}", flush=True)
     logger = RunLogger(out_dir, wandb_mode, args.wandb_project,
-                       {**run_args, "n_params": model.num_parameters(), "vocab_size": tokenizer.vocab_size})
+                       {**run_args, "n_params": model.num_parameters(), "vocab_size": tokenizer.vocab_size},
+                       resume_id=state.get("wandb_run_id") if state else None)
     extra_state = {"train_args": run_args, "record_format": record_format.to_dict() if record_format else None}
     try:
         trainer = Trainer(model, tokenizer, dataset, train_config_from(args), device, dtype, out_dir, logger,

@@ -38,20 +38,28 @@ def resolve_wandb_mode(mode: str | None) -> str:
 class RunLogger:
     """Appends events to <out_dir>/metrics.jsonl and logs them to wandb unless disabled."""
 
-    def __init__(self, out_dir: Path, wandb_mode: str, project: str, config: dict[str, Any]):
+    def __init__(self, out_dir: Path, wandb_mode: str, project: str, config: dict[str, Any],
+                 resume_id: str | None = None):
         self.path = Path(out_dir) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", encoding="utf-8")
         self._wandb_run = None
         if wandb_mode != "disabled":
-            self._wandb_run = self._start_wandb(out_dir, wandb_mode, project, config)
+            self._wandb_run = self._start_wandb(out_dir, wandb_mode, project, config, resume_id)
+
+    @property
+    def wandb_run_id(self) -> str | None:
+        """The wandb run's id, stored in checkpoints so that --resume continues the same wandb run."""
+        return self._wandb_run.id if self._wandb_run is not None else None
 
     @staticmethod
-    def _start_wandb(out_dir: Path, mode: str, project: str, config: dict[str, Any]):
+    def _start_wandb(out_dir: Path, mode: str, project: str, config: dict[str, Any], resume_id: str | None):
         os.environ.setdefault("WANDB_SILENT", "true")
         import wandb  # imported lazily: it is slow to import and unused when disabled
 
-        run = wandb.init(project=project, config=config, mode=mode, dir=str(out_dir), reinit="finish_previous")
+        resume = {"id": resume_id, "resume": "allow"} if resume_id else {}
+        run = wandb.init(project=project, config=config, mode=mode, dir=str(out_dir), reinit="finish_previous",
+                         **resume)
         run.define_metric("global_step")
         run.define_metric("*", step_metric="global_step")
         return run

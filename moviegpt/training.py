@@ -11,11 +11,10 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from .checkpoint import save_checkpoint
-from .files import atomic_alias
 from .data import TextDataset
 from .errors import UserError
 from .model import GPT
+from .run_checkpoints import RunCheckpoints
 from .runtime import autocast, compile_with_fallback
 from .tokenizer import CharTokenizer
 from .tracking import RunLogger
@@ -37,6 +36,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 7331
     keep_checkpoints: int = 3  # newest epoch checkpoints kept (plus best.pt and last.pt); 0 keeps all
+    checkpoint_every_minutes: float | None = None  # also save mid-epoch this often
+    checkpoint_every_steps: int | None = None  # also save mid-epoch every this many steps
     grad_accum: int = 1  # micro-batches of batch_size per optimizer step
     compile: bool = False  # torch.compile the model (falls back to eager with a warning)
 
@@ -92,7 +93,11 @@ class Trainer:
         self.step = 0
         self.tokens_seen = 0
         self.stop_requested = False
-        self.best_val_loss = math.inf
+        self.last_losses: dict[str, float] = {}
+        self.last_eval_step = -1
+        self.since = (0.0, 0)  # (elapsed seconds, tokens seen) at the last train-loss log
+        self.checkpoints = RunCheckpoints(self.out_dir, config.keep_checkpoints, config.checkpoint_every_minutes,
+                                          config.checkpoint_every_steps)
         self.start_time = time.perf_counter()
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -104,7 +109,9 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.tokens_seen = state["step"], state["tokens_seen"]
-        self.best_val_loss = state.get("best_val_loss", math.inf)
+        self.checkpoints.best_val_loss = state.get("best_val_loss", math.inf)
+        saved = state.get("metrics") or {}
+        self.last_losses = {split: saved[f"{split}_loss"] for split in ("train", "val") if saved.get(f"{split}_loss")}
         self.data_generator.set_state(state["rng"]["data"])
         torch.set_rng_state(state["rng"]["torch"])
 
@@ -174,6 +181,7 @@ class Trainer:
                     total += self.forward(x, y)[1]
             losses[split] = (total / self.config.eval_iters).item()
         self.model.train()
+        self.last_losses, self.last_eval_step = losses, self.step
         return losses
 
     def event(self, epoch: int, **metrics: float) -> dict[str, Any]:
@@ -189,12 +197,16 @@ class Trainer:
                                    val_perplexity=math.exp(min(losses["val"], 50.0))))
         return losses
 
-    def save(self, epoch: int, epoch_completed: bool, losses: dict[str, float]) -> Path:
-        """epoch_NNN.pt, also as last.pt, and as best.pt when its validation loss is the lowest so far."""
-        path = self.out_dir / f"epoch_{epoch:03d}.pt"
-        improved = losses["val"] < self.best_val_loss
-        self.best_val_loss = min(self.best_val_loss, losses["val"])
-        save_checkpoint(path, {
+    def check_weights_finite(self) -> None:
+        """Refuse to save NaN or infinite weights (a diverged run); earlier checkpoints stay as they are."""
+        if not all(torch.isfinite(p).all() for p in self.model.parameters()):
+            raise UserError(f"training diverged: the weights are not finite at step {self.step}; "
+                            "try a lower --lr (earlier checkpoints were kept)")
+
+    def save(self, epoch: int, epoch_completed: bool, losses: dict[str, float] | None) -> Path:
+        """This epoch's checkpoint; losses None for a periodic save between evaluations."""
+        self.check_weights_finite()
+        return self.checkpoints.write(epoch, {
             "model_config": self.model.config.to_dict(),
             "tokenizer": self.tokenizer.to_dict(),
             "model": self.model.state_dict(),
@@ -204,20 +216,10 @@ class Trainer:
             "step": self.step, "tokens_seen": self.tokens_seen,
             "rng": {"torch": torch.get_rng_state(), "data": self.data_generator.get_state()},
             "train_config": asdict(self.config),
-            "metrics": {"train_loss": losses["train"], "val_loss": losses["val"]},
-            "best_val_loss": self.best_val_loss,
+            "metrics": {"train_loss": self.last_losses.get("train"), "val_loss": self.last_losses.get("val")},
+            "wandb_run_id": self.logger.wandb_run_id,
             **self.extra_state,
-        })
-        atomic_alias(path, self.out_dir / "last.pt")
-        if improved:
-            atomic_alias(path, self.out_dir / "best.pt")
-        self.prune_checkpoints()
-        return path
-
-    def prune_checkpoints(self) -> None:
-        if self.config.keep_checkpoints > 0:
-            for old in sorted(self.out_dir.glob("epoch_*.pt"))[: -self.config.keep_checkpoints]:
-                old.unlink(missing_ok=True)
+        }, losses["val"] if losses else None)
 
     def log_train_loss(self, loss: torch.Tensor, epoch: int, bar: tqdm, since: tuple[float, int]) -> tuple[float, int]:
         """Synchronise once every logging_steps: check the loss, show it and log it."""
@@ -232,36 +234,37 @@ class Trainer:
                                    lr=self.optimizer.param_groups[0]["lr"]))
         return now, self.tokens_seen
 
+    def run_steps(self, epoch: int, steps: int, bar: tqdm) -> bool:
+        """Up to `steps` optimizer steps of this epoch with logging, evaluations and periodic saves;
+        returns whether the run should stop early."""
+        for _ in range(steps):
+            loss = self.train_step()
+            bar.update(1)
+            if self.step % self.config.logging_steps == 0:
+                self.since = self.log_train_loss(loss, epoch, bar, self.since)
+            if self.step % self.eval_interval == 0:
+                losses = self.run_evaluation(epoch)
+                bar.write(f"step {self.step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+            if self.should_stop():
+                return True
+            if self.checkpoints.due(self.step) and self.step % self.steps_per_epoch:
+                self.save(epoch, False, None)
+        return False
+
     def train(self) -> TrainResult:
         self.model.to(self.device).train()
-        since = (0.0, self.tokens_seen)
-        path, losses = None, {}
+        self.since = (0.0, self.tokens_seen)
         first_epoch, done_in_epoch = divmod(self.step, self.steps_per_epoch)
         if first_epoch >= self.config.epochs or (self.config.max_iters and self.step >= self.config.max_iters):
             raise UserError(f"nothing left to train: the run is at step {self.step}, epoch {first_epoch} of "
                             f"{self.config.epochs}; raise --epochs or --max_iters to go on")
         for epoch in range(first_epoch + 1, self.config.epochs + 1):
-            last_eval = -1
-            bar = tqdm(total=self.steps_per_epoch, initial=done_in_epoch, desc=f"epoch {epoch}/{self.config.epochs}",
-                       unit="step", dynamic_ncols=True, mininterval=0.5)
-            stop = False
-            for _ in range(self.steps_per_epoch - done_in_epoch):
-                loss = self.train_step()
-                bar.update(1)
-                if self.step % self.config.logging_steps == 0:
-                    since = self.log_train_loss(loss, epoch, bar, since)
-                if self.step % self.eval_interval == 0:
-                    losses, last_eval = self.run_evaluation(epoch), self.step
-                    bar.write(f"step {self.step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
-                stop = self.should_stop()
-                if stop:
-                    break
-            bar.close()
+            with tqdm(total=self.steps_per_epoch, initial=done_in_epoch, desc=f"epoch {epoch}/{self.config.epochs}",
+                      unit="step", dynamic_ncols=True, mininterval=0.5) as bar:
+                stop = self.run_steps(epoch, self.steps_per_epoch - done_in_epoch, bar)
             done_in_epoch = 0
-            if last_eval != self.step:
-                losses = self.run_evaluation(epoch)
-            completed = not stop or self.step % self.steps_per_epoch == 0
-            path = self.save(epoch, completed, losses)
+            losses = self.last_losses if self.last_eval_step == self.step else self.run_evaluation(epoch)
+            path = self.save(epoch, not stop or self.step % self.steps_per_epoch == 0, losses)
             print(f"epoch {epoch}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}, "
                   f"checkpoint {path}", flush=True)
             if stop:

@@ -224,3 +224,73 @@ def test_resuming_a_finished_run_says_what_to_do(tmp_path):
     again.restore(state)
     with pytest.raises(UserError, match="raise --epochs or --max_iters"):
         again.train()
+
+
+def test_periodic_saves_mid_epoch_resume_exactly(tmp_path):
+    """--checkpoint_every_steps writes mid-epoch checkpoints that continue to the same weights as one run."""
+    whole = make_trainer(tmp_path / "whole", epochs=2)
+    whole.train()
+    periodic = make_trainer(tmp_path / "periodic", epochs=2, checkpoint_every_steps=4)
+    saved = []
+    original_write = periodic.checkpoints.write
+
+    def write_and_keep(epoch, state, val_loss):
+        path = original_write(epoch, state, val_loss)
+        saved.append((state["step"], state["epoch_completed"], val_loss))
+        if state["step"] == 8:
+            (tmp_path / "step8.pt").write_bytes(path.read_bytes())
+        return path
+
+    periodic.checkpoints.write = write_and_keep
+    periodic.train()
+    assert [s[:2] for s in saved] == [(4, False), (8, False), (11, True), (12, False), (16, False), (20, False),
+                                      (22, True)]
+    assert all(val is None for step, _, val in saved if step % 11)  # no evaluation, so never best.pt
+    resumed = make_trainer(tmp_path / "resumed", epochs=2)
+    state = load_checkpoint(tmp_path / "step8.pt")
+    resumed.model.load_state_dict(state["model"])
+    resumed.restore(state)
+    resumed.train()
+    for a, b in zip(whole.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_timed_checkpoints_fall_due_after_the_interval(tmp_path, monkeypatch):
+    from moviegpt import run_checkpoints
+
+    clock = [100.0]
+    monkeypatch.setattr(run_checkpoints.time, "perf_counter", lambda: clock[0])
+    checkpoints = run_checkpoints.RunCheckpoints(tmp_path, every_minutes=0.5)
+    assert not checkpoints.due(step=7)
+    clock[0] += 29.0
+    assert not checkpoints.due(step=8)
+    clock[0] += 1.0
+    assert checkpoints.due(step=9)
+
+
+def test_nan_weights_stop_training_and_are_never_saved(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=3, checkpoint_every_steps=1)
+    original_step = trainer.train_step
+
+    def step_then_poison():
+        loss = original_step()
+        if trainer.step == 15:
+            with torch.no_grad():
+                next(trainer.model.parameters()).fill_(float("nan"))
+        return loss
+
+    trainer.train_step = step_then_poison
+    with pytest.raises(UserError, match="training diverged: the weights are not finite at step 15"):
+        trainer.train()
+    last = load_checkpoint(tmp_path / "last.pt")
+    assert last["step"] == 14
+    assert all(torch.isfinite(t).all() for t in last["model"].values())
+
+
+def test_nan_loss_stops_training_with_a_message(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=3, logging_steps=1)
+    original_step = trainer.train_step
+    trainer.train_step = lambda: original_step() * float("nan") if trainer.step >= 12 else original_step()
+    with pytest.raises(UserError, match="training diverged: loss is nan at step 13"):
+        trainer.train()
+    assert load_checkpoint(tmp_path / "last.pt")["step"] == 11
