@@ -45,7 +45,7 @@ non_negative_float = _number(float, 0.0)
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(description="Train a character-level GPT on text, or generate from a checkpoint.")
     a = p.add_argument
-    a("--checkpoint", help="generate from this checkpoint instead of training")
+    a("--checkpoint", help="generate from this checkpoint (a file, http(s) URL, Google Drive link or file id)")
     a("--training_data", nargs="+", metavar="SOURCE",
       help=f"UTF-8 text to train on: files, folders of .txt, globs or http(s) URLs "
            f"(default {DEFAULT_TRAINING_DATA}, else the shipped sample)")
@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--checkpoint_every_steps", type=positive_int, help="also checkpoint mid-epoch every this many steps (off)")
     a("--out_dir", help="folder for this run's checkpoints and metrics.jsonl (default runs/<timestamp>)")
     a("--resume", metavar="PATH",
-      help="continue a run exactly: a checkpoint, or a run folder (its newest good checkpoint)")
+      help="continue a run exactly: a checkpoint (file, URL, Drive link or id) or a run folder (its newest good one)")
+    a("--sha256", help="refuse a --checkpoint/--resume file whose SHA-256 is not this hex digest")
     a("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     a("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
       help="autocast precision; auto = bfloat16 where supported, float16 on older GPUs, else float32")

@@ -15,6 +15,7 @@ from . import cli
 from .checkpoint import load_checkpoint, model_from_checkpoint, newest_good_checkpoint
 from .data import RecordFormat, TextDataset, has_records
 from .decoding import DecodingConfig
+from .download import fetch, is_remote
 from .errors import UserError
 from .generation import save_output
 from .interactive import Session, repl
@@ -70,15 +71,21 @@ def generate_and_save(model: GPT, tokenizer: CharTokenizer, record_format: Recor
     print(f"saved to {save_output(text, args.outputs_dir)}")
 
 
+def local_checkpoint(spec: str, args: argparse.Namespace) -> Path:
+    """A checkpoint path, URL, Drive link or id as a local file (downloads cached), checked against --sha256."""
+    return fetch(spec, cli.resolve_cache_dir(args.cache_dir) / "downloads", args.sha256, reject_html=True)
+
+
 def resume_state(args: argparse.Namespace) -> tuple[argparse.Namespace, dict | None, Path | None]:
-    """For --resume: the checkpoint to go on from, and the arguments of its run."""
+    """For --resume: the checkpoint to go on from, the arguments of its run, and its run folder
+    (None for a downloaded checkpoint: that run goes on in a new --out_dir)."""
     if not args.resume:
         return args, None, None
-    path, state, skipped = newest_good_checkpoint(args.resume)
+    path, state, skipped = newest_good_checkpoint(local_checkpoint(args.resume, args))
     for problem in skipped:
         print(f"skipping a damaged checkpoint: {problem}", flush=True)
     print(f"resuming from {path} (step {state['step']}, epoch {state['epoch']})", flush=True)
-    return cli.merge_resume_args(args, state["train_args"]), state, path.parent
+    return cli.merge_resume_args(args, state["train_args"]), state, None if is_remote(args.resume) else path.parent
 
 
 @contextlib.contextmanager
@@ -153,7 +160,7 @@ def train_command(args: argparse.Namespace) -> None:
 
 
 def generate_command(args: argparse.Namespace) -> None:
-    state = load_checkpoint(args.checkpoint)
+    state = load_checkpoint(local_checkpoint(args.checkpoint, args))
     model, tokenizer = model_from_checkpoint(state)
     record_format = RecordFormat(**state["record_format"]) if state.get("record_format") else None
     device = resolve_device(args.device)

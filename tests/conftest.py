@@ -1,6 +1,9 @@
+import functools
+import http.server
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,36 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stderr
     (checkpoint,) = (work / "run").glob("epoch_*.pt")
     return checkpoint
+
+
+@pytest.fixture
+def http_root(tmp_path):
+    """A folder served over HTTP on 127.0.0.1; yields (folder, base URL, list of requested paths).
+
+    /truncated/NAME sends the Content-Length of NAME but only half its bytes."""
+    root = tmp_path / "served"
+    root.mkdir()
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            requests.append(self.path)
+
+        def do_GET(self):
+            if self.path.startswith("/truncated/"):  # promises the whole file, sends half, hangs up
+                body = (root / self.path.removeprefix("/truncated/")).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            super().do_GET()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}", requests
+    server.shutdown()
+    server.server_close()

@@ -1,33 +1,10 @@
 """--training_data sources: files, folders, globs, and URLs served by a local HTTP server."""
 
-import functools
-import http.server
-import threading
-
 import pytest
 
 from conftest import TINY_TEXT, run_gpt
 from moviegpt.errors import UserError
 from moviegpt.sources import resolve_sources
-
-
-@pytest.fixture
-def http_root(tmp_path):
-    """A folder served over HTTP on 127.0.0.1; yields (folder, base URL, list of requested paths)."""
-    root = tmp_path / "served"
-    root.mkdir()
-    requests = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            requests.append(self.path)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}", requests
-    server.shutdown()
-    server.server_close()
 
 
 def test_folder_and_glob_expand_to_sorted_text_files(tmp_path):
