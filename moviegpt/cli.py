@@ -177,6 +177,17 @@ def prepare_out_dir(out_dir: str | None) -> Path:
     return path
 
 
+def check_outputs_dir(outputs_dir: str) -> None:
+    """Create --outputs_dir now, so a bad one is reported before a long training run or generation."""
+    path = Path(outputs_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create --outputs_dir {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK):
+        raise UserError(f"--outputs_dir {path} is not writable")
+
+
 def read_prompt(prompt: str | None) -> str:
     """--prompt if given; else ask when stdin is a terminal; else the empty prompt."""
     if prompt is not None:

@@ -112,7 +112,8 @@ def stop_on_signals(request_stop: Callable[[], None]) -> Iterator[list[int]]:
 
 def train_command(args: argparse.Namespace) -> None:
     args, state, resume_dir = resume_state(args)
-    decoding_config_from(args)  # refuse bad sampling settings before a long run, not after
+    decoding_config_from(args)  # refuse bad sampling settings and outputs folders before a long run, not after
+    cli.check_outputs_dir(args.outputs_dir)
     cache_dir = cli.resolve_cache_dir(args.cache_dir)
     files = resolve_sources(cli.resolve_training_data(args.training_data), cache_dir / "downloads")
     corpus = encode_corpus(files, cache_dir / "tokens")
@@ -160,6 +161,7 @@ def train_command(args: argparse.Namespace) -> None:
 
 
 def generate_command(args: argparse.Namespace) -> None:
+    cli.check_outputs_dir(args.outputs_dir)
     state = load_checkpoint(local_checkpoint(args.checkpoint, args))
     model, tokenizer = model_from_checkpoint(state)
     record_format = RecordFormat(**state["record_format"]) if state.get("record_format") else None
