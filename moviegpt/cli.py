@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--max_minutes", type=positive_float, help="stop after this many minutes (still evaluates and checkpoints)")
     a("--grad_accum", type=positive_int, default=1,
       help="micro-batches of --batch_size per optimizer step, for larger effective batches (1)")
+    a("--dist_timeout_minutes", type=positive_float, default=10.0,
+      help="under torchrun: how long a rank waits for the others before the job fails instead of hanging (10)")
     a("--compile", action="store_true", help="torch.compile the model (falls back to eager with a warning)")
     a("--logging_steps", type=positive_int, default=50, help="steps between train-loss logs (50)")
     a("--keep_checkpoints", type=non_negative_int, default=3,
@@ -203,7 +205,8 @@ def read_prompt(prompt: str | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
-        from .commands import generate_command, train_command  # imports torch: after --help
+        from .commands import generate_command  # imports torch: after --help
+        from .train_command import train_command
 
         if args.checkpoint:
             generate_command(args)

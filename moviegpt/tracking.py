@@ -76,3 +76,15 @@ class RunLogger:
         if self._wandb_run is not None:
             self._wandb_run.finish()
             self._wandb_run = None
+
+
+class NullLogger:
+    """What ranks other than 0 log through under torchrun: nothing (they never write files)."""
+
+    wandb_run_id = None
+
+    def log(self, event: dict[str, Any]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -12,6 +12,7 @@ import torch
 from tqdm import tqdm
 
 from .data import TextDataset
+from .distributed import SINGLE, DistContext, any_rank, gradient_sync, mean_across_ranks, wrap_for_data_parallel
 from .errors import UserError
 from .model import GPT
 from .run_checkpoints import RunCheckpoints
@@ -74,16 +75,19 @@ class Trainer:
 
     def __init__(self, model: GPT, tokenizer: CharTokenizer, dataset: TextDataset, config: TrainConfig,
                  device: torch.device, dtype: torch.dtype, out_dir: Path, logger: RunLogger,
-                 extra_state: dict[str, Any] | None = None):
+                 extra_state: dict[str, Any] | None = None, context: DistContext = SINGLE):
         self.model, self.tokenizer, self.dataset, self.config = model, tokenizer, dataset, config
+        self.context = context  # under torchrun: each rank trains on its slice of every global batch
         self.device, self.dtype, self.out_dir, self.logger = device, dtype, Path(out_dir), logger
         self.extra_state = extra_state or {}
         self.context_length = model.config.context_length
         self.optimizer = make_optimizer(model, config, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
         self.data_generator = torch.Generator().manual_seed(config.seed)
-        self.forward = compile_with_fallback(model) if config.compile else model
-        self.steps_per_epoch = dataset.steps_per_epoch(config.batch_size * config.grad_accum, self.context_length)
+        self.forward = wrap_for_data_parallel(compile_with_fallback(model) if config.compile else model, context,
+                                              device)
+        self.global_batch = config.batch_size * config.grad_accum * context.world_size
+        self.steps_per_epoch = dataset.steps_per_epoch(self.global_batch, self.context_length)
         planned = self.steps_per_epoch * config.epochs
         self.total_steps = min(planned, config.max_iters) if config.max_iters else planned
         default_warmup = min(100, max(1, self.total_steps // 20))
@@ -97,7 +101,7 @@ class Trainer:
         self.last_eval_step = -1
         self.since = (0.0, 0)  # (elapsed seconds, tokens seen) at the last train-loss log
         self.checkpoints = RunCheckpoints(self.out_dir, config.keep_checkpoints, config.checkpoint_every_minutes,
-                                          config.checkpoint_every_steps)
+                                          config.checkpoint_every_steps) if context.is_main else None
         self.start_time = time.perf_counter()
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -109,7 +113,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.tokens_seen = state["step"], state["tokens_seen"]
-        self.checkpoints.best_val_loss = state.get("best_val_loss", math.inf)
+        if self.checkpoints is not None:
+            self.checkpoints.best_val_loss = state.get("best_val_loss", math.inf)
         saved = state.get("metrics") or {}
         self.last_losses = {split: saved[f"{split}_loss"] for split in ("train", "val") if saved.get(f"{split}_loss")}
         self.data_generator.set_state(state["rng"]["data"])
@@ -130,12 +135,14 @@ class Trainer:
         return done
 
     def should_stop(self) -> bool:
-        if self.stop_requested or (self.config.max_iters and self.step >= self.config.max_iters):
-            return True
-        return bool(self.config.max_minutes) and self.elapsed() >= 60 * self.config.max_minutes
+        """Whether to stop now; under torchrun all ranks stop together when any one must."""
+        stop = bool(self.stop_requested or (self.config.max_iters and self.step >= self.config.max_iters))
+        stop = stop or bool(self.config.max_minutes) and self.elapsed() >= 60 * self.config.max_minutes
+        return any_rank(stop, self.context, self.device)
 
     def batch(self, split: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = self.dataset.get_batch(split, self.config.batch_size, self.context_length, generator)
+        x, y = self.dataset.get_batch(split, self.config.batch_size, self.context_length, generator,
+                                      shard=(self.context.rank, self.context.world_size))
         if self.device.type == "cuda":
             return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
         return x.to(self.device), y.to(self.device)
@@ -143,14 +150,15 @@ class Trainer:
     def accumulate_gradients(self) -> torch.Tensor:
         """Forward and backward over grad_accum micro-batches; returns their mean loss (a tensor, no sync)."""
         total = torch.zeros((), device=self.device)
-        for _ in range(self.config.grad_accum):
+        for micro_step in range(self.config.grad_accum):
             x, y = self.batch("train", self.data_generator)
-            with autocast(self.device, self.dtype):
-                _, loss = self.forward(x, y)
-            loss = loss / self.config.grad_accum
-            self.scaler.scale(loss).backward()
+            with gradient_sync(self.forward, sync=micro_step == self.config.grad_accum - 1):
+                with autocast(self.device, self.dtype):
+                    _, loss = self.forward(x, y)
+                loss = loss / self.config.grad_accum
+                self.scaler.scale(loss).backward()
             total += loss.detach()
-            self.tokens_seen += x.numel()
+            self.tokens_seen += x.numel() * self.context.world_size  # all ranks together
         return total
 
     def train_step(self) -> torch.Tensor:
@@ -179,7 +187,7 @@ class Trainer:
                 x, y = self.batch(split, generator)
                 with autocast(self.device, self.dtype):
                     total += self.forward(x, y)[1]
-            losses[split] = (total / self.config.eval_iters).item()
+            losses[split] = mean_across_ranks(total / self.config.eval_iters, self.context).item()
         self.model.train()
         self.last_losses, self.last_eval_step = losses, self.step
         return losses
@@ -204,8 +212,10 @@ class Trainer:
                             "try a lower --lr (earlier checkpoints were kept)")
 
     def save(self, epoch: int, epoch_completed: bool, losses: dict[str, float] | None) -> Path:
-        """This epoch's checkpoint; losses None for a periodic save between evaluations."""
+        """This epoch's checkpoint (written by rank 0 alone); losses None for a periodic save between evaluations."""
         self.check_weights_finite()
+        if self.checkpoints is None:
+            return self.out_dir / f"epoch_{epoch:03d}.pt"
         return self.checkpoints.write(epoch, {
             "model_config": self.model.config.to_dict(),
             "tokenizer": self.tokenizer.to_dict(),
@@ -223,7 +233,7 @@ class Trainer:
 
     def log_train_loss(self, loss: torch.Tensor, epoch: int, bar: tqdm, since: tuple[float, int]) -> tuple[float, int]:
         """Synchronise once every logging_steps: check the loss, show it and log it."""
-        value = loss.item()
+        value = mean_across_ranks(loss, self.context).item()
         if not math.isfinite(value):
             raise UserError(f"training diverged: loss is {value} at step {self.step}; "
                             "try a lower --lr (earlier checkpoints were kept)")
@@ -247,7 +257,7 @@ class Trainer:
                 bar.write(f"step {self.step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
             if self.should_stop():
                 return True
-            if self.checkpoints.due(self.step) and self.step % self.steps_per_epoch:
+            if self.checkpoints and self.checkpoints.due(self.step) and self.step % self.steps_per_epoch:
                 self.save(epoch, False, None)
         return False
 
@@ -260,7 +270,7 @@ class Trainer:
                             f"{self.config.epochs}; raise --epochs or --max_iters to go on")
         for epoch in range(first_epoch + 1, self.config.epochs + 1):
             with tqdm(total=self.steps_per_epoch, initial=done_in_epoch, desc=f"epoch {epoch}/{self.config.epochs}",
-                      unit="step", dynamic_ncols=True, mininterval=0.5) as bar:
+                      unit="step", dynamic_ncols=True, mininterval=0.5, disable=not self.context.is_main) as bar:
                 stop = self.run_steps(epoch, self.steps_per_epoch - done_in_epoch, bar)
             done_in_epoch = 0
             losses = self.last_losses if self.last_eval_step == self.step else self.run_evaluation(epoch)

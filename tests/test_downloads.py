@@ -6,6 +6,7 @@ import shutil
 import pytest
 import torch
 
+from conftest import TINY_TEXT
 from moviegpt.cli import main
 from moviegpt.download import cached_name, drive_file_id, is_remote
 
@@ -75,16 +76,18 @@ def test_a_truncated_download_is_refused_and_leaves_nothing(tmp_path, monkeypatc
     assert cache_files(tmp_path) == []
 
 
-def test_resume_from_a_url_goes_on_in_a_new_run_folder(tmp_path, monkeypatch, capsys, http_root, tiny_checkpoint):
+def test_resume_from_a_url_goes_on_in_a_new_run_folder(tmp_path, monkeypatch, capsys, http_root):
     root, base, _ = http_root
-    shutil.copyfile(tiny_checkpoint, root / "model.pt")
-    step = torch.load(tiny_checkpoint, weights_only=True)["step"]
-    data = torch.load(tiny_checkpoint, weights_only=True)["train_args"]["training_data"]
-    assert all(p for p in data)  # the run's own data is read from where it was
-    code, out, err = run_main(["--resume", f"{base}/model.pt", "--max_iters", str(step + 2), "--out_dir", "more",
+    (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--training_data", "movies.txt", "--preset", "tiny", "--max_iters", "3", "--out_dir", "first",
+                 "--wandb", "disabled", *GENERATE]) == 0
+    shutil.copyfile(tmp_path / "first" / "last.pt", root / "model.pt")
+    code, out, err = run_main(["--resume", f"{base}/model.pt", "--max_iters", "5", "--out_dir", "more",
                                "--wandb", "disabled", *GENERATE], tmp_path, monkeypatch, capsys)
     assert code == 0, err
-    assert torch.load(tmp_path / "more" / "last.pt", weights_only=True)["step"] == step + 2
+    assert torch.load(tmp_path / "more" / "last.pt", weights_only=True)["step"] == 5
+    assert torch.load(tmp_path / "first" / "last.pt", weights_only=True)["step"] == 3  # the original run untouched
 
 
 def test_google_drive_links_and_ids_are_recognised(tmp_path, monkeypatch):
