@@ -89,8 +89,8 @@ def main() -> None:
         slow, fast = compute + comm, max(compute, comm)
         tokens_slow, tokens_fast = gpus * tokens_per_gpu_step / slow, gpus * tokens_per_gpu_step / fast
         print(f"| {gpus} | {volume / 1e6:.0f} MB | {comm * 1e3:.1f} ms | {slow * 1e3:.1f} .. {fast * 1e3:.1f} ms "
-              f"| {tokens_slow / 1e6:.2f}M .. {tokens_fast / 1e6:.2f}M | {total_tokens / tokens_slow / 3600:.1f} .. "
-              f"{total_tokens / tokens_fast / 3600:.1f} h |")
+              f"| {tokens_slow / 1e6:.2f}M .. {tokens_fast / 1e6:.2f}M | {total_tokens / tokens_slow / 60:.0f} .. "
+              f"{total_tokens / tokens_fast / 60:.0f} min |")
 
 
 if __name__ == "__main__":
