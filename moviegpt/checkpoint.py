@@ -8,6 +8,7 @@ from typing import BinaryIO
 
 import torch
 
+from .bigram import BigramConfig, BigramLanguageModel
 from .errors import UserError
 from .files import atomic_write
 from .model import GPT, GPTConfig
@@ -78,14 +79,21 @@ def load_checkpoint(path: str | Path) -> dict:
     return state
 
 
-def model_from_checkpoint(state: dict) -> tuple[GPT, CharTokenizer]:
-    """Rebuild the model and tokenizer stored in a loaded checkpoint."""
+MODEL_KINDS = {"gpt": (GPTConfig, GPT), "bigram": (BigramConfig, BigramLanguageModel)}
+
+
+def model_from_checkpoint(state: dict) -> tuple[GPT | BigramLanguageModel, CharTokenizer]:
+    """Rebuild the model (a GPT, or the bigram baseline) and the tokenizer stored in a loaded checkpoint."""
     tokenizer = CharTokenizer.from_dict(state["tokenizer"])
+    kind = state["model_config"].get("kind", "gpt")
+    if kind not in MODEL_KINDS:
+        raise UserError(f"checkpoint holds an unknown kind of model: {kind!r}")
+    config_class, model_class = MODEL_KINDS[kind]
     try:
-        config = GPTConfig(**state["model_config"])
+        config = config_class(**state["model_config"])
     except TypeError as exc:
         raise UserError(f"checkpoint has an unknown model config: {exc}") from None
-    model = GPT(config)
+    model = model_class(config)
     weights = {k.removeprefix("_orig_mod."): v for k, v in state["model"].items()}
     try:
         model.load_state_dict(weights)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .errors import UserError
-from .presets import PRESETS, apply_preset
+from .presets import BIGRAM_DEFAULTS, PRESETS, apply_preset
 
 DEFAULT_TRAINING_DATA = "dataset/movie_descriptions.txt"
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "dataset" / "sample_movie_descriptions.txt"
@@ -42,9 +42,18 @@ positive_float = _number(float, 0.0, inclusive=False)
 non_negative_float = _number(float, 0.0)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(description="Train a character-level GPT on text, or generate from a checkpoint.")
-    a = p.add_argument
+GPT_ONLY_FLAGS = ("--preset", "--n_embd", "--n_head", "--n_layer", "--dropout")
+
+
+def build_parser(model: str = "gpt") -> argparse.ArgumentParser:
+    """The flags of gpt.py (model "gpt") or of simple_bigram.py (model "bigram": no transformer sizes)."""
+    what = "a character-level GPT" if model == "gpt" else "the bigram baseline"
+    p = OneLineParser(description=f"Train {what} on text, or generate from / evaluate a checkpoint.")
+
+    def a(*names: str, **kwargs) -> None:
+        if model == "gpt" or names[0] not in GPT_ONLY_FLAGS:
+            p.add_argument(*names, **kwargs)
+
     a("--checkpoint", help="generate from this checkpoint (a file, http(s) URL, Google Drive link or file id)")
     a("--training_data", nargs="+", metavar="SOURCE",
       help=f"UTF-8 text to train on: files, folders of .txt, globs or http(s) URLs "
@@ -108,16 +117,29 @@ def build_parser() -> argparse.ArgumentParser:
     a("--disable-typewriter", dest="typewriter", action="store_false",
       help="print the generation once at the end instead of character by character")
     a("--outputs_dir", default="outputs", help="folder for generated text files (outputs)")
+    a("--evaluate", metavar="FILE", help="with --checkpoint: exact loss, bits per character and perplexity on FILE")
+    a("--eval_stride", type=positive_int,
+      help="characters the --evaluate window moves each time; 1 gives every character the full context "
+           "(default: half the context)")
+    a("--json", action="store_true", help="with --evaluate or --compare: print one JSON line for scripts")
+    if model == "bigram":
+        a("--compare", metavar="CHECKPOINT",
+          help="train the bigram on a GPT checkpoint's data (or use --checkpoint) and compare their validation loss")
     return p
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = build_parser()
+def parse_args(argv: list[str] | None = None, model: str = "gpt") -> argparse.Namespace:
+    parser = build_parser(model)
     args = parser.parse_args(argv)
     for action in parser._actions:  # a second pass without defaults tells which flags were given
         action.default = argparse.SUPPRESS
     explicit = set(vars(parser.parse_args(argv)))
-    return argparse.Namespace(**apply_preset(vars(args), args.preset), explicit=explicit)
+    if model == "bigram":
+        values = {"preset": None, "n_embd": None, "n_head": None, "n_layer": None, "dropout": None, **vars(args)}
+        values.update({k: v for k, v in BIGRAM_DEFAULTS.items() if values[k] is None})
+    else:
+        values = {**apply_preset(vars(args), args.preset), "compare": None}
+    return argparse.Namespace(**values, model=model, explicit=explicit)
 
 
 # What a resumed run takes from its checkpoint: fixed (a different explicit value is refused) or defaulted.
@@ -139,6 +161,9 @@ def merge_resume_args(args: argparse.Namespace, saved: dict) -> argparse.Namespa
     for name in RESUME_DEFAULTED:
         if name not in args.explicit:
             merged[name] = saved.get(name, merged[name])
+    if saved.get("model", "gpt") != args.model:
+        script = "gpt.py" if saved.get("model", "gpt") == "gpt" else "simple_bigram.py"
+        raise UserError(f"the run being resumed trained a {saved.get('model', 'gpt')} model; resume it with {script}")
     if "training_data" in args.explicit:
         raise UserError("--resume trains on the run's own data; leave out --training_data")
     merged["training_data"] = saved["training_data"]
@@ -202,13 +227,21 @@ def read_prompt(prompt: str | None) -> str:
         return ""
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, model: str = "gpt") -> int:
+    """gpt.py (model "gpt") and simple_bigram.py (model "bigram"): train, generate, evaluate or compare."""
     try:
-        args = parse_args(argv)
-        from .commands import generate_command  # imports torch: after --help
+        args = parse_args(argv, model)
+        from .commands import evaluate_command, generate_command  # imports torch: after --help
+        from .compare import compare_command
         from .train_command import train_command
 
-        if args.checkpoint:
+        if args.compare:
+            compare_command(args)
+        elif args.evaluate:
+            if not args.checkpoint:
+                raise UserError("--evaluate needs --checkpoint (the model to evaluate)")
+            evaluate_command(args)
+        elif args.checkpoint:
             generate_command(args)
         else:
             train_command(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import torch
@@ -12,9 +13,12 @@ from .checkpoint import load_checkpoint, model_from_checkpoint
 from .data import RecordFormat
 from .decoding import DecodingConfig
 from .download import fetch
+from .errors import UserError
+from .evaluation import EvalResult, evaluate_text
 from .generation import save_output
 from .interactive import Session, repl
 from .model import GPT
+from .textfile import read_text
 from .runtime import prepare_for_inference, resolve_device, resolve_inference_dtype
 from .tokenizer import CharTokenizer
 
@@ -63,3 +67,23 @@ def generate_command(args: argparse.Namespace) -> None:
     record_format = RecordFormat(**state["record_format"]) if state.get("record_format") else None
     device = resolve_device(args.device)
     generate_and_save(model, tokenizer, record_format, args, device, resolve_inference_dtype(args.dtype, device))
+
+
+def print_evaluation(result: EvalResult, args: argparse.Namespace, **fields: object) -> None:
+    if args.json:
+        print(json.dumps({**fields, **result.to_dict()}), flush=True)
+    else:
+        print(result.summary(), flush=True)
+
+
+def evaluate_command(args: argparse.Namespace) -> None:
+    """--evaluate FILE --checkpoint CKPT: the exact loss of the model on every character of FILE."""
+    state = load_checkpoint(local_checkpoint(args.checkpoint, args))
+    model, tokenizer = model_from_checkpoint(state)
+    text = read_text(args.evaluate, what="--evaluate file")
+    device = resolve_device(args.device)
+    model = prepare_for_inference(model, device, resolve_inference_dtype(args.dtype, device))
+    result = evaluate_text(model, tokenizer, text, args.eval_stride, device)
+    if result.characters == 0:
+        raise UserError(f"nothing to evaluate: {args.evaluate} has fewer than two characters the model knows")
+    print_evaluation(result, args, checkpoint=str(args.checkpoint), file=str(args.evaluate))

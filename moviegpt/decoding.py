@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import UserError
-from .model import GPT, KVCache
+from .model import GPT
 
 DECODE_MODES = ("sample", "greedy", "beam")
 OnToken = Callable[[int, int], None]  # (row, token id)
@@ -48,7 +48,7 @@ class DecodingConfig:
 
 
 class IncrementalModel:
-    """A GPT fed one position at a time through a KV cache.
+    """A language model (GPT, or the bigram) fed one position at a time through its cache.
 
     Past context_length (the learned positions) it re-encodes the last three quarters of the window into a fresh
     cache and goes on, so a generation can be as long as wanted.
@@ -57,12 +57,9 @@ class IncrementalModel:
     def __init__(self, model: GPT, batch_size: int):
         self.model = model.eval()
         param = next(model.parameters())
-        self.cache = KVCache(model.config, batch_size, param.device, param.dtype)
+        self.device = param.device
+        self.cache = model.new_cache(batch_size, param.device, param.dtype)
         self.history: torch.Tensor | None = None
-
-    @property
-    def device(self) -> torch.device:
-        return self.cache.data.device
 
     @torch.inference_mode()
     def start(self, ids: torch.Tensor) -> torch.Tensor:

@@ -138,6 +138,10 @@ class GPT(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def new_cache(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> KVCache:
+        """An empty KV cache for incremental decoding of batch_size rows."""
+        return KVCache(self.config, batch_size, device, dtype)
+
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:

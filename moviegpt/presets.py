@@ -25,6 +25,9 @@ PRESETS: dict[str, dict] = {
 
 PRESET_FLAGS = tuple(ORIGINAL)
 
+# simple_bigram.py's defaults: a vocabulary x vocabulary table learns in seconds with large steps.
+BIGRAM_DEFAULTS = {"batch_size": 32, "context_length": 8, "lr": 1e-2, "eval_iters": 50, "epochs": 5}
+
 
 def apply_preset(values: dict, preset: str) -> dict:
     """Fill every preset flag the user left unset (None) from the preset."""

@@ -11,20 +11,21 @@ from .errors import UserError
 CHUNK_BYTES = 16 * 2**20
 
 
-def check_readable(path: Path) -> None:
+def check_readable(path: Path, what: str = "training data") -> None:
     if not path.exists():
-        raise UserError(f"training data not found: {path}")
+        raise UserError(f"{what} not found: {path}")
     if path.is_dir():
-        raise UserError(f"training data is a directory, not a text file: {path}")
+        raise UserError(f"{what} is a directory, not a text file: {path}")
 
 
-def iter_text_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
+def iter_text_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES, what: str = "training data"
+                     ) -> Iterator[str]:
     """Decoded text of a file in chunks: BOM dropped, CRLF turned into LF, errors named with their offset.
 
     Raises UserError for a missing file, NUL bytes (binary), invalid UTF-8 or text that is only whitespace.
     """
     path = Path(path)
-    check_readable(path)
+    check_readable(path, what)
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset, carry, seen_text, at_start = 0, "", False, True
     try:
@@ -33,12 +34,12 @@ def iter_text_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterat
                 raw = f.read(chunk_bytes)
                 final = not raw
                 if b"\x00" in raw:
-                    raise UserError(f"training data looks like a binary file (it contains NUL bytes): {path}")
+                    raise UserError(f"{what} looks like a binary file (it contains NUL bytes): {path}")
                 try:
                     text = carry + decoder.decode(raw, final=final)
                 except UnicodeDecodeError as exc:
                     at = offset - (len(exc.object) - len(raw)) + exc.start  # exc.object = pending bytes + raw
-                    raise UserError(f"training data is not UTF-8 text: {path} (invalid byte at offset {at})") from None
+                    raise UserError(f"{what} is not UTF-8 text: {path} (invalid byte at offset {at})") from None
                 if at_start and text:
                     text, at_start = text.removeprefix("\ufeff"), False
                 offset += len(raw)
@@ -53,11 +54,11 @@ def iter_text_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterat
                 if final:
                     break
     except OSError as exc:
-        raise UserError(f"cannot read training data {path}: {exc.strerror}") from None
+        raise UserError(f"cannot read {what} {path}: {exc.strerror}") from None
     if not seen_text:
-        raise UserError(f"training data is empty: {path}")
+        raise UserError(f"{what} is empty: {path}")
 
 
-def read_text(path: str | Path) -> str:
-    """The whole text of a training file (see iter_text_chunks for what is refused)."""
-    return "".join(iter_text_chunks(path))
+def read_text(path: str | Path, what: str = "training data") -> str:
+    """The whole text of a file (see iter_text_chunks for what is refused); `what` names it in messages."""
+    return "".join(iter_text_chunks(path, what=what))

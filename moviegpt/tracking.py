@@ -1,14 +1,16 @@
-"""Run logging: one JSON line per event in metrics.jsonl, mirrored to Weights & Biases."""
+"""Run logging: one JSON line per event in metrics.jsonl, mirrored to Weights & Biases, drawn in loss.png."""
 
 from __future__ import annotations
 
 import json
 import netrc
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .plotting import write_loss_plot
 
 WANDB_MODES = ("online", "offline", "disabled")
 
@@ -67,9 +69,18 @@ class RunLogger:
     def log(self, event: dict[str, Any]) -> None:
         self._file.write(json.dumps(event) + "\n")
         self._file.flush()
+        if "val_loss" in event:
+            self.refresh_plot()
         if self._wandb_run is not None:
             metrics = {k: v for k, v in event.items() if isinstance(v, (int, float)) and v is not None}
             self._wandb_run.log({"global_step": event["step"], **metrics})
+
+    def refresh_plot(self) -> None:
+        """Redraw loss.png beside metrics.jsonl; a failure to draw never stops training."""
+        try:
+            write_loss_plot(self.path, self.path.with_name("loss.png"), title=f"{self.path.parent.name}")
+        except (OSError, ValueError) as exc:
+            print(f"warning: could not draw loss.png: {exc}", file=sys.stderr)
 
     def close(self) -> None:
         self._file.close()

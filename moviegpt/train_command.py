@@ -8,19 +8,37 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from . import cli
+from .bigram import BigramConfig, BigramLanguageModel
 from .checkpoint import model_from_checkpoint, newest_good_checkpoint
 from .commands import decoding_config_from, generate_and_save, local_checkpoint
 from .data import RecordFormat, TextDataset, has_records
-from .distributed import DistContext, broadcast_from_main, init_distributed, main_first, shutdown
+from .distributed import (
+    SINGLE,
+    DistContext,
+    broadcast_from_main,
+    init_distributed,
+    main_first,
+    shutdown,
+)
 from .download import is_remote
 from .errors import UserError
 from .model import GPT, GPTConfig
-from .runtime import configure_backends, resolve_device, resolve_dtype, resolve_inference_dtype, seed_everything
+from .runtime import (
+    configure_backends,
+    resolve_device,
+    resolve_dtype,
+    resolve_inference_dtype,
+    seed_everything,
+)
 from .sources import resolve_sources
 from .token_cache import EncodedCorpus, encode_corpus
+from .tokenizer import CharTokenizer
 from .tracking import NullLogger, RunLogger, resolve_wandb_mode
 from .training import TrainConfig, Trainer
 
@@ -88,17 +106,43 @@ def check_global_batch(dataset: TextDataset, args: argparse.Namespace, context: 
                         "lower --batch_size or the number of processes")
 
 
+@dataclass
+class TrainedRun:
+    """What a finished training run leaves for the caller: the model and what it was trained on."""
+
+    args: argparse.Namespace  # the run's arguments (for --resume: merged with its checkpoint's)
+    model: torch.nn.Module
+    tokenizer: CharTokenizer
+    dataset: TextDataset
+    record_format: RecordFormat | None
+    device: torch.device
+    checkpoint: Path
+
+
+def new_model(args: argparse.Namespace, vocab_size: int) -> torch.nn.Module:
+    """A fresh GPT, or the bigram baseline for simple_bigram.py."""
+    if args.model == "bigram":
+        return BigramLanguageModel(BigramConfig(vocab_size=vocab_size, context_length=args.context_length))
+    return GPT(GPTConfig(vocab_size=vocab_size, context_length=args.context_length, n_embd=args.n_embd,
+                         n_head=args.n_head, n_layer=args.n_layer, dropout=args.dropout))
+
+
 def train_command(args: argparse.Namespace) -> None:
+    """Train (under torchrun too), then generate from the trained model on rank 0."""
     context, rank_device = init_distributed(args.device, args.dist_timeout_minutes)
     try:
         if not context.is_main:
             sys.stdout = open(os.devnull, "w")  # only rank 0 prints; errors still reach stderr
-        run_training(args, context, rank_device)
+        run = run_training(args, context, rank_device)
     finally:
         shutdown(context)
+    if context.is_main:
+        generate_and_save(run.model, run.tokenizer, run.record_format, run.args, run.device,
+                          resolve_inference_dtype(run.args.dtype, run.device))
 
 
-def run_training(args: argparse.Namespace, context: DistContext, rank_device) -> None:
+def run_training(args: argparse.Namespace, context: DistContext = SINGLE,
+                 rank_device: torch.device | None = None) -> TrainedRun:
     args, state, resume_dir = resume_state(args)
     decoding_config_from(args)  # refuse bad sampling settings and outputs folders before a long run, not after
     if context.is_main:
@@ -107,9 +151,7 @@ def run_training(args: argparse.Namespace, context: DistContext, rank_device) ->
     tokenizer = corpus.tokenizer
     dataset = TextDataset.from_tokens(corpus.tokens, tokenizer)
     record_format = RecordFormat() if has_records(corpus.tokens, tokenizer) else None
-    model_config = GPTConfig(vocab_size=tokenizer.vocab_size, context_length=args.context_length,
-                             n_embd=args.n_embd, n_head=args.n_head, n_layer=args.n_layer, dropout=args.dropout)
-    dataset.check_fits(model_config.context_length)
+    dataset.check_fits(args.context_length)
     check_global_batch(dataset, args, context)
     device = rank_device or resolve_device(args.device)
     configure_backends(device)
@@ -120,7 +162,7 @@ def run_training(args: argparse.Namespace, context: DistContext, rank_device) ->
     seed_everything(args.seed)
     if state is not None and state["tokenizer"]["chars"] != tokenizer.chars:
         raise UserError("the training data changed since the checkpoint (its characters differ); cannot resume")
-    model = model_from_checkpoint(state)[0] if state is not None else GPT(model_config)
+    model = model_from_checkpoint(state)[0] if state is not None else new_model(args, tokenizer.vocab_size)
     if context.enabled:
         seed_everything(args.seed + context.rank)  # the same initial weights, but each rank its own dropout
     global_batch = args.batch_size * args.grad_accum * context.world_size
@@ -152,7 +194,7 @@ def run_training(args: argparse.Namespace, context: DistContext, rank_device) ->
         logger.close()
     print(f"done: {result.step} steps, val loss {result.val_loss:.4f}, checkpoint {result.checkpoint}", flush=True)
     if received:
-        print(f"interrupted; to go on: python gpt.py --resume {out_dir}", flush=True)
+        script = "gpt.py" if args.model == "gpt" else "simple_bigram.py"
+        print(f"interrupted; to go on: python {script} --resume {out_dir}", flush=True)
         raise KeyboardInterrupt
-    if context.is_main:
-        generate_and_save(model, tokenizer, record_format, args, device, resolve_inference_dtype(args.dtype, device))
+    return TrainedRun(args, model, tokenizer, dataset, record_format, device, result.checkpoint)

@@ -5,8 +5,8 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
+from moviegpt.bigram import BigramConfig, BigramLanguageModel
 from moviegpt.decoding import DecodingConfig, decode, top_p_filter
 from moviegpt.errors import UserError
 from moviegpt.generation import Stopper, generate, save_output
@@ -110,19 +110,12 @@ def test_beam_search_with_one_beam_equals_greedy():
     assert run(model, decode="beam", num_beams=1, max_new_tokens=25) == run(model, decode="greedy", max_new_tokens=25)
 
 
-class TableModel(nn.Module):
-    """A fake GPT whose next-token distribution depends on the last token only (a fixed table)."""
-
-    def __init__(self, table: torch.Tensor):
-        super().__init__()
-        vocab = table.shape[0]
-        self.config = GPTConfig(vocab_size=vocab, context_length=64, n_embd=2, n_head=1, n_layer=1, dropout=0.0)
-        self.log_table = nn.Parameter(table.log(), requires_grad=False)
-
-    def forward(self, idx, targets=None, cache=None):
-        if cache is not None:
-            cache.length += idx.shape[1]
-        return self.log_table[idx], None
+def bigram_with_table(probabilities: torch.Tensor) -> BigramLanguageModel:
+    """The bigram baseline with a fixed next-token table: a model whose choice depends on the last token only."""
+    model = BigramLanguageModel(BigramConfig(vocab_size=probabilities.shape[0], context_length=64))
+    with torch.no_grad():
+        model.table.weight.copy_(probabilities.log())
+    return model
 
 
 def test_beam_search_beats_greedy_on_a_myopic_choice():
@@ -130,8 +123,9 @@ def test_beam_search_beats_greedy_on_a_myopic_choice():
     table = torch.full((vocab, vocab), 1.0 / vocab)
     table[0] = torch.tensor([0, 0.6, 0.4] + [0] * 7) + 1e-9  # from 0: A (1) looks better than B (2) ...
     table[2] = torch.tensor([0, 0, 0, 0.99] + [0.01 / 6] * 6)  # ... but B is followed by a sure thing
-    model = TableModel(table / table.sum(1, keepdim=True))
-    logp = lambda seq: sum(math.log(model.log_table.exp()[a, b]) for a, b in zip([0] + seq, seq))  # noqa: E731
+    table = table / table.sum(1, keepdim=True)
+    model = bigram_with_table(table)
+    logp = lambda seq: sum(math.log(table[a, b]) for a, b in zip([0] + seq, seq))  # noqa: E731
     none = (lambda ids: False, lambda row, token: None)
     greedy = decode(model, [0], DecodingConfig(decode="greedy", max_new_tokens=2), *none)[0]
     beam = decode(model, [0], DecodingConfig(decode="beam", num_beams=3, max_new_tokens=2), *none)[0]

@@ -1,0 +1,63 @@
+"""`simple_bigram.py --compare GPT_CHECKPOINT`: the bigram and the GPT on the same validation split, side by side."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .checkpoint import load_checkpoint, model_from_checkpoint
+from .commands import local_checkpoint
+from .data import TextDataset
+from .distributed import SINGLE
+from .errors import UserError
+from .evaluation import EvalResult, evaluate_ids
+from .runtime import prepare_for_inference, resolve_device, resolve_inference_dtype
+from .train_command import load_corpus, run_training
+
+
+def bigram_for(args: argparse.Namespace, training_data: list[str]):
+    """The bigram to compare: the one in --checkpoint, else one trained now on the GPT's own data."""
+    if args.checkpoint:
+        model, _ = model_from_checkpoint(load_checkpoint(local_checkpoint(args.checkpoint, args)))
+        if model.config.to_dict().get("kind") != "bigram":
+            raise UserError(f"--checkpoint {args.checkpoint} is not a bigram checkpoint")
+        return model
+    args.training_data = training_data
+    args.explicit = args.explicit | {"training_data"}
+    print(f"training the bigram on the GPT's data: {', '.join(training_data)}", flush=True)
+    return run_training(args).model
+
+
+def compare_command(args: argparse.Namespace) -> None:
+    gpt_state = load_checkpoint(local_checkpoint(args.compare, args))
+    if gpt_state["model_config"].get("kind", "gpt") != "gpt":
+        raise UserError(f"--compare takes a GPT checkpoint; {args.compare} holds a bigram")
+    gpt, tokenizer = model_from_checkpoint(gpt_state)
+    training_data = gpt_state.get("train_args", {}).get("training_data")
+    if not training_data:
+        raise UserError(f"{args.compare} does not record its training data; cannot rebuild its validation split")
+    bigram = bigram_for(args, training_data)
+    _, corpus = load_corpus(argparse.Namespace(**{**vars(args), "training_data": training_data}), SINGLE)
+    if corpus.tokenizer.chars != tokenizer.chars:
+        raise UserError("the GPT's training data changed since it was trained (its characters differ)")
+    val = TextDataset.from_tokens(corpus.tokens, tokenizer).splits["val"]
+    device = resolve_device(args.device)
+    dtype = resolve_inference_dtype(args.dtype, device)
+    rows = []
+    for name, model in (("bigram", bigram), ("GPT", gpt)):
+        result = evaluate_ids(prepare_for_inference(model, device, dtype), val, args.eval_stride, device)
+        rows.append((name, model, result))
+    print_comparison(rows, args, len(val))
+
+
+def print_comparison(rows: list[tuple[str, object, EvalResult]], args: argparse.Namespace, val_chars: int) -> None:
+    if args.json:
+        print(json.dumps({name: {"parameters": model.num_parameters(), **result.to_dict()}
+                          for name, model, result in rows}), flush=True)
+        return
+    print(f"\nvalidation split of the GPT's data ({val_chars:,} characters), exact sliding-window loss:\n")
+    print("| model | parameters | context | val loss | bits per character | perplexity |")
+    print("|---|---|---|---|---|---|")
+    for name, model, result in rows:
+        print(f"| {name} | {model.num_parameters():,} | {model.config.context_length} | {result.loss:.4f} "
+              f"| {result.bits_per_character:.4f} | {result.perplexity:.3f} |")
