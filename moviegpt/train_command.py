@@ -173,7 +173,7 @@ def run_training(args: argparse.Namespace, context: DistContext = SINGLE,
     processes = f" x {context.world_size} processes" if context.enabled else ""
     print(f"training on {source} ({len(corpus.tokens):,} characters, vocabulary {tokenizer.vocab_size}, "
           f"token cache {'reused' if corpus.reused else 'built'}: {corpus.cache_path}) | "
-          f"{model.num_parameters() / 1e6:.2f}M parameters | {device} {str(dtype).removeprefix('torch.')} | "
+          f"{model.num_parameters():,} parameters | {device} {str(dtype).removeprefix('torch.')} | "
           f"global batch {args.batch_size} x grad_accum {args.grad_accum}{processes} = {global_batch} sequences "
           f"of {args.context_length} per step | run folder {out_dir}", flush=True)
     if context.is_main:
