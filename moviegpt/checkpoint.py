@@ -12,6 +12,7 @@ from .bigram import BigramConfig, BigramLanguageModel
 from .errors import UserError
 from .files import atomic_write
 from .model import GPT, GPTConfig
+from .original import convert_original, is_original_layout
 from .tokenizer import CharTokenizer
 
 FORMAT = "moviegpt-checkpoint"
@@ -55,8 +56,12 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
                         "(the previous checkpoints are intact)") from None
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Load and check a MovieGPT checkpoint; anything else is refused with a one-line reason."""
+def load_checkpoint(path: str | Path, original_text: str | Path | None = None, resumable: bool = False) -> dict:
+    """Load and check a MovieGPT checkpoint; anything else is refused with a one-line reason.
+
+    A state dict saved by the original MovieGPT is converted, given the text it was trained on (its vocabulary);
+    it cannot be resumed (it holds no optimizer state).
+    """
     path = Path(path)
     if path.is_dir():
         raise UserError(f"checkpoint is a folder, not a file: {path}")
@@ -69,6 +74,11 @@ def load_checkpoint(path: str | Path) -> dict:
         raise UserError(f"not a loadable MovieGPT checkpoint: {path} ({first_line})") from None
     except Exception:  # torch raises many types on damaged or foreign files
         raise UserError(f"checkpoint is truncated or not a PyTorch file: {path}") from None
+    if is_original_layout(state):
+        if resumable:
+            raise UserError(f"{path} is a checkpoint of the original MovieGPT: it holds no training state to resume; "
+                            "generate from it, or --convert it and train a new run")
+        return convert_original(state, original_text, str(path))
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise UserError(f"not a MovieGPT checkpoint (made by another tool?): {path}")
     if state.get("version") != VERSION:
@@ -107,11 +117,11 @@ def newest_good_checkpoint(path: str | Path) -> tuple[Path, dict, list[str]]:
     and the problems of the newer ones skipped."""
     path = Path(path)
     if not path.is_dir():
-        return path, load_checkpoint(path), []
+        return path, load_checkpoint(path, resumable=True), []
     skipped = []
     for candidate in sorted(path.glob("epoch_*.pt"), reverse=True):
         try:
-            return candidate, load_checkpoint(candidate), skipped
+            return candidate, load_checkpoint(candidate, resumable=True), skipped
         except UserError as exc:
             skipped.append(str(exc))
     raise UserError(f"no usable checkpoint in {path}" + (f" ({skipped[0]})" if skipped else ""))

@@ -54,7 +54,8 @@ def build_parser(model: str = "gpt") -> argparse.ArgumentParser:
         if model == "gpt" or names[0] not in GPT_ONLY_FLAGS:
             p.add_argument(*names, **kwargs)
 
-    a("--checkpoint", help="generate from this checkpoint (a file, http(s) URL, Google Drive link or file id)")
+    a("--checkpoint", help="generate from this checkpoint (a file, http(s) URL, Google Drive link or file id); "
+                          "for one of the original MovieGPT, add --training_data with its training text")
     a("--training_data", nargs="+", metavar="SOURCE",
       help=f"UTF-8 text to train on: files, folders of .txt, globs or http(s) URLs "
            f"(default {DEFAULT_TRAINING_DATA}, else the shipped sample)")
@@ -117,6 +118,9 @@ def build_parser(model: str = "gpt") -> argparse.ArgumentParser:
     a("--disable-typewriter", dest="typewriter", action="store_false",
       help="print the generation once at the end instead of character by character")
     a("--outputs_dir", default="outputs", help="folder for generated text files (outputs)")
+    a("--convert", metavar="OUT",
+      help="with --checkpoint: save it as a self-contained checkpoint of ours "
+           "(an original MovieGPT one needs --training_data)")
     a("--evaluate", metavar="FILE", help="with --checkpoint: exact loss, bits per character and perplexity on FILE")
     a("--eval_stride", type=positive_int,
       help="characters the --evaluate window moves each time; 1 gives every character the full context "
@@ -231,11 +235,15 @@ def main(argv: list[str] | None = None, model: str = "gpt") -> int:
     """gpt.py (model "gpt") and simple_bigram.py (model "bigram"): train, generate, evaluate or compare."""
     try:
         args = parse_args(argv, model)
-        from .commands import evaluate_command, generate_command  # imports torch: after --help
+        from .commands import convert_command, evaluate_command, generate_command  # imports torch
         from .compare import compare_command
         from .train_command import train_command
 
-        if args.compare:
+        if args.convert:
+            if not args.checkpoint:
+                raise UserError("--convert needs --checkpoint (the checkpoint to convert)")
+            convert_command(args)
+        elif args.compare:
             compare_command(args)
         elif args.evaluate:
             if not args.checkpoint:

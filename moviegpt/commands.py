@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from . import cli
-from .checkpoint import load_checkpoint, model_from_checkpoint
+from .checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from .data import RecordFormat
 from .decoding import DecodingConfig
 from .download import fetch
@@ -18,8 +18,9 @@ from .evaluation import EvalResult, evaluate_text
 from .generation import save_output
 from .interactive import Session, repl
 from .model import GPT
-from .textfile import read_text
 from .runtime import prepare_for_inference, resolve_device, resolve_inference_dtype
+from .sources import resolve_sources
+from .textfile import read_text
 from .tokenizer import CharTokenizer
 
 
@@ -60,9 +61,30 @@ def local_checkpoint(spec: str, args: argparse.Namespace) -> Path:
     return fetch(spec, cli.resolve_cache_dir(args.cache_dir) / "downloads", args.sha256, reject_html=True)
 
 
+def original_training_text(args: argparse.Namespace) -> Path | None:
+    """With --checkpoint, --training_data names the text an original MovieGPT checkpoint was trained on."""
+    if not args.training_data:
+        return None
+    files = resolve_sources(args.training_data, cli.resolve_cache_dir(args.cache_dir) / "downloads")
+    if len(files) != 1:
+        raise UserError("with --checkpoint, --training_data takes the one file the original model was trained on")
+    return files[0]
+
+
+def checkpoint_state(args: argparse.Namespace) -> dict:
+    """The --checkpoint as a loaded checkpoint of ours (downloaded, checked, converted from the original's)."""
+    return load_checkpoint(local_checkpoint(args.checkpoint, args), original_training_text(args))
+
+
+def convert_command(args: argparse.Namespace) -> None:
+    """--convert OUT: save --checkpoint (an original MovieGPT state dict, or ours) as a self-contained checkpoint."""
+    save_checkpoint(args.convert, checkpoint_state(args))
+    print(f"saved {args.convert}; generate with: python gpt.py --checkpoint {args.convert}", flush=True)
+
+
 def generate_command(args: argparse.Namespace) -> None:
     cli.check_outputs_dir(args.outputs_dir)
-    state = load_checkpoint(local_checkpoint(args.checkpoint, args))
+    state = checkpoint_state(args)
     model, tokenizer = model_from_checkpoint(state)
     record_format = RecordFormat(**state["record_format"]) if state.get("record_format") else None
     device = resolve_device(args.device)
@@ -78,8 +100,7 @@ def print_evaluation(result: EvalResult, args: argparse.Namespace, **fields: obj
 
 def evaluate_command(args: argparse.Namespace) -> None:
     """--evaluate FILE --checkpoint CKPT: the exact loss of the model on every character of FILE."""
-    state = load_checkpoint(local_checkpoint(args.checkpoint, args))
-    model, tokenizer = model_from_checkpoint(state)
+    model, tokenizer = model_from_checkpoint(checkpoint_state(args))
     text = read_text(args.evaluate, what="--evaluate file")
     device = resolve_device(args.device)
     model = prepare_for_inference(model, device, resolve_inference_dtype(args.dtype, device))

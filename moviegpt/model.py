@@ -21,6 +21,11 @@ class GPTConfig:
     n_layer: int = 8
     dropout: float = 0.3
     bias: bool = True
+    # Options that only the original MovieGPT's checkpoints need (see moviegpt/original.py); ours keep the defaults.
+    attention_scale: str = "head_size"  # scores scaled by head_size ** -0.5, or "n_embd" ** -0.5 (original)
+    activation: str = "gelu"  # MLP nonlinearity: "gelu", or "relu" (original)
+    tie_weights: bool = True  # output head shares the token embedding (the original's head is separate)
+    head_bias: bool = False  # the original's output head has a bias
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "n_embd", "n_head", "n_layer"):
@@ -31,6 +36,8 @@ class GPTConfig:
             raise UserError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if not 0.0 <= self.dropout < 1.0:
             raise UserError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.attention_scale not in ("head_size", "n_embd") or self.activation not in ("gelu", "relu"):
+            raise UserError(f"unknown attention_scale {self.attention_scale!r} or activation {self.activation!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,11 +74,12 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
+        self.scale = config.n_embd ** -0.5 if config.attention_scale == "n_embd" else None  # None: head_size
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0) -> torch.Tensor:
         batch, time, channels = x.shape
         q, k, v = self.qkv(x).split(channels, dim=2)
-        # (batch, head, time, head_size); scaled_dot_product_attention scales by 1/sqrt(head_size).
+        # (batch, head, time, head_size); scaled_dot_product_attention scales by 1/sqrt(head_size) by default.
         q, k, v = (t.view(batch, time, self.n_head, -1).transpose(1, 2) for t in (q, k, v))
         dropout = self.dropout if self.training else 0.0
         mask = None
@@ -80,7 +88,8 @@ class CausalSelfAttention(nn.Module):
             if start > 0 and time > 1:  # new queries see all cached positions and the new ones causally
                 mask = torch.ones(time, start + time, dtype=torch.bool, device=x.device).tril(diagonal=start)
         causal = mask is None and (cache is None or start == 0) and time > 1
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal,
+                                           scale=self.scale)
         y = y.transpose(1, 2).contiguous().view(batch, time, channels)
         return self.resid_dropout(self.proj(y))
 
@@ -91,9 +100,10 @@ class MLP(nn.Module):
         self.fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
         self.proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
+        self.activation = F.relu if config.activation == "relu" else F.gelu
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.proj(F.gelu(self.fc(x))))
+        return self.dropout(self.proj(self.activation(self.fc(x))))
 
 
 class Block(nn.Module):
@@ -120,8 +130,9 @@ class GPT(nn.Module):
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.lm_head.weight = self.token_embedding.weight  # weight tying
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=config.head_bias)
+        if config.tie_weights:
+            self.lm_head.weight = self.token_embedding.weight
         self.apply(self._init_weights)
         # GPT-2: scale the residual projections by 1/sqrt(2 * n_layer).
         for name, param in self.named_parameters():
