@@ -13,7 +13,8 @@ from .errors import UserError
 from .files import atomic_write
 from .model import GPT, GPTConfig
 from .original import convert_original, is_original_layout
-from .tokenizer import CharTokenizer
+from .tokenization import tokenizer_from_dict
+from .tokenizer import Tokenizer
 
 FORMAT = "moviegpt-checkpoint"
 VERSION = 1
@@ -92,9 +93,9 @@ def load_checkpoint(path: str | Path, original_text: str | Path | None = None, r
 MODEL_KINDS = {"gpt": (GPTConfig, GPT), "bigram": (BigramConfig, BigramLanguageModel)}
 
 
-def model_from_checkpoint(state: dict) -> tuple[GPT | BigramLanguageModel, CharTokenizer]:
+def model_from_checkpoint(state: dict) -> tuple[GPT | BigramLanguageModel, Tokenizer]:
     """Rebuild the model (a GPT, or the bigram baseline) and the tokenizer stored in a loaded checkpoint."""
-    tokenizer = CharTokenizer.from_dict(state["tokenizer"])
+    tokenizer = tokenizer_from_dict(state["tokenizer"])
     kind = state["model_config"].get("kind", "gpt")
     if kind not in MODEL_KINDS:
         raise UserError(f"checkpoint holds an unknown kind of model: {kind!r}")

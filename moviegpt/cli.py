@@ -59,6 +59,10 @@ def build_parser(model: str = "gpt") -> argparse.ArgumentParser:
     a("--training_data", nargs="+", metavar="SOURCE",
       help=f"UTF-8 text to train on: files, folders of .txt, globs or http(s) URLs "
            f"(default {DEFAULT_TRAINING_DATA}, else the shipped sample)")
+    a("--tokenizer", choices=["char", "word", "bpe"], default="char",
+      help="char (one token per character), word (words and punctuation, rare ones <unk>) or bpe (byte-level) (char)")
+    a("--vocab_size", type=positive_int, default=2048, help="--tokenizer bpe: vocabulary size (2048)")
+    a("--min_freq", type=positive_int, default=2, help="--tokenizer word: words seen fewer times become <unk> (2)")
     a("--cache_dir", default=None,
       help="where token caches and downloads go (default $MOVIEGPT_CACHE_DIR, else ~/.cache/moviegpt)")
     a("--preset", choices=sorted(PRESETS), default="original",
@@ -147,7 +151,8 @@ def parse_args(argv: list[str] | None = None, model: str = "gpt") -> argparse.Na
 
 
 # What a resumed run takes from its checkpoint: fixed (a different explicit value is refused) or defaulted.
-RESUME_FIXED = ("batch_size", "context_length", "n_embd", "n_head", "n_layer", "dropout", "lr", "grad_accum", "seed")
+RESUME_FIXED = ("batch_size", "context_length", "n_embd", "n_head", "n_layer", "dropout", "lr", "grad_accum", "seed",
+                "tokenizer", "vocab_size", "min_freq")
 RESUME_DEFAULTED = ("epochs", "max_iters", "max_minutes", "eval_iters", "eval_interval", "logging_steps",
                     "keep_checkpoints", "checkpoint_every_minutes", "checkpoint_every_steps", "dtype", "compile",
                     "wandb_project", "cache_dir")

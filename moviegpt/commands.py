@@ -21,7 +21,7 @@ from .model import GPT
 from .runtime import prepare_for_inference, resolve_device, resolve_inference_dtype
 from .sources import resolve_sources
 from .textfile import read_text
-from .tokenizer import CharTokenizer
+from .tokenizer import Tokenizer
 
 
 def decoding_config_from(args: argparse.Namespace) -> DecodingConfig:
@@ -40,7 +40,7 @@ def stop_strings(args: argparse.Namespace, record_format: RecordFormat | None) -
     return [record_format.end] if record_format else []
 
 
-def generate_and_save(model: GPT, tokenizer: CharTokenizer, record_format: RecordFormat | None,
+def generate_and_save(model: GPT, tokenizer: Tokenizer, record_format: RecordFormat | None,
                       args: argparse.Namespace, device: torch.device, dtype: torch.dtype) -> None:
     """Generate as the flags say (one prompt, a title, or the interactive loop) and save under outputs/."""
     session = Session(prepare_for_inference(model, device, dtype), tokenizer, decoding_config_from(args),
@@ -105,6 +105,6 @@ def evaluate_command(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     model = prepare_for_inference(model, device, resolve_inference_dtype(args.dtype, device))
     result = evaluate_text(model, tokenizer, text, args.eval_stride, device)
-    if result.characters == 0:
+    if result.tokens == 0:
         raise UserError(f"nothing to evaluate: {args.evaluate} has fewer than two characters the model knows")
     print_evaluation(result, args, checkpoint=str(args.checkpoint), file=str(args.evaluate))

@@ -38,14 +38,15 @@ def compare_command(args: argparse.Namespace) -> None:
         raise UserError(f"{args.compare} does not record its training data; cannot rebuild its validation split")
     bigram = bigram_for(args, training_data)
     _, corpus = load_corpus(argparse.Namespace(**{**vars(args), "training_data": training_data}), SINGLE)
-    if corpus.tokenizer.chars != tokenizer.chars:
-        raise UserError("the GPT's training data changed since it was trained (its characters differ)")
+    if corpus.tokenizer.to_dict() != tokenizer.to_dict():
+        raise UserError("the GPT's training data changed since it was trained (its tokenizer differs)")
     val = TextDataset.from_tokens(corpus.tokens, tokenizer).splits["val"]
     device = resolve_device(args.device)
     dtype = resolve_inference_dtype(args.dtype, device)
     rows = []
     for name, model in (("bigram", bigram), ("GPT", gpt)):
-        result = evaluate_ids(prepare_for_inference(model, device, dtype), val, args.eval_stride, device)
+        result = evaluate_ids(prepare_for_inference(model, device, dtype), tokenizer, val, args.eval_stride,
+                              device)
         rows.append((name, model, result))
     print_comparison(rows, args, len(val))
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .errors import UserError
-from .tokenizer import CharTokenizer
+from .tokenizer import Tokenizer
 
 VAL_FRACTION = 0.1
 
@@ -31,9 +31,9 @@ class RecordFormat:
 RECORD_END = RecordFormat().end + "\n"
 
 
-def record_end_ids(tokenizer: CharTokenizer, dtype: np.dtype) -> np.ndarray | None:
-    """The token ids of the END_OF_MOVIE line, or None when the text has not all of its characters."""
-    if tokenizer.unknown_chars(RECORD_END):
+def record_end_ids(tokenizer: Tokenizer, dtype: np.dtype) -> np.ndarray | None:
+    """The token ids of the END_OF_MOVIE line, or None when the tokenizer cannot encode it."""
+    if not tokenizer.can_encode(RECORD_END):
         return None
     return np.array(tokenizer.encode(RECORD_END), dtype=dtype)
 
@@ -50,7 +50,7 @@ def find_marker(tokens: np.ndarray, marker: np.ndarray, lo: int, hi: int) -> np.
     return lo + hits + len(marker)
 
 
-def split_point(tokens: np.ndarray, tokenizer: CharTokenizer, val_fraction: float = VAL_FRACTION) -> int:
+def split_point(tokens: np.ndarray, tokenizer: Tokenizer, val_fraction: float = VAL_FRACTION) -> int:
     """First (1 - val_fraction) of the tokens for training; moved to the nearest record end in movie-format text."""
     target = int(len(tokens) * (1 - val_fraction))
     marker = record_end_ids(tokenizer, tokens.dtype)
@@ -68,7 +68,7 @@ def split_point(tokens: np.ndarray, tokenizer: CharTokenizer, val_fraction: floa
         radius *= 4
 
 
-def has_records(tokens: np.ndarray, tokenizer: CharTokenizer, scan: int = 2**20) -> bool:
+def has_records(tokens: np.ndarray, tokenizer: Tokenizer, scan: int = 2**20) -> bool:
     """Whether the text is in the movie-record format (an END_OF_MOVIE line near its start)."""
     marker = record_end_ids(tokenizer, tokens.dtype)
     return marker is not None and len(find_marker(tokens, marker, 0, min(len(tokens), scan))) > 0
@@ -81,12 +81,12 @@ class TextDataset:
         self.splits = {"train": train, "val": val}
 
     @classmethod
-    def from_tokens(cls, tokens: np.ndarray, tokenizer: CharTokenizer) -> TextDataset:
+    def from_tokens(cls, tokens: np.ndarray, tokenizer: Tokenizer) -> TextDataset:
         n_train = split_point(tokens, tokenizer)
         return cls(tokens[:n_train], tokens[n_train:])
 
     @classmethod
-    def from_text(cls, text: str, tokenizer: CharTokenizer) -> TextDataset:
+    def from_text(cls, text: str, tokenizer: Tokenizer) -> TextDataset:
         return cls.from_tokens(tokenizer.encode_array(text), tokenizer)
 
     def check_fits(self, context_length: int) -> None:

@@ -10,18 +10,20 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .tokenizer import CharTokenizer
+from .tokenizer import Tokenizer
 
 
 @dataclass
 class EvalResult:
-    loss: float  # mean negative log-likelihood per scored character, in nats
-    characters: int  # characters scored (every known character but the first)
-    unknown_characters: int  # characters the model never saw, left out of the text before scoring
+    loss: float  # mean negative log-likelihood per scored token, in nats
+    tokens: int  # tokens scored (every token but the first)
+    characters: int  # characters those tokens spell (= tokens for the character tokenizer)
+    unknown: int  # characters the model never saw (left out), or words that became <unk>
 
     @property
     def bits_per_character(self) -> float:
-        return self.loss / math.log(2)
+        """Total negative log-likelihood in bits over the characters: comparable across tokenizers."""
+        return self.loss * self.tokens / max(self.characters, 1) / math.log(2)
 
     @property
     def perplexity(self) -> float:
@@ -31,16 +33,10 @@ class EvalResult:
         return {**asdict(self), "bits_per_character": self.bits_per_character, "perplexity": self.perplexity}
 
     def summary(self) -> str:
-        unknown = (f" ({self.unknown_characters:,} characters unknown to the model were left out)"
-                   if self.unknown_characters else "")
-        return (f"loss {self.loss:.4f} | {self.bits_per_character:.4f} bits per character | "
-                f"perplexity {self.perplexity:.3f} | {self.characters:,} characters scored{unknown}")
-
-
-def known_ids(text: str, tokenizer: CharTokenizer) -> tuple[np.ndarray, int]:
-    """The ids of the characters the tokenizer knows, and how many it does not know (left out)."""
-    known = "".join(ch for ch in text if ch in tokenizer.stoi)
-    return tokenizer.encode_array(known), len(text) - len(known)
+        unknown = f" ({self.unknown:,} unknown to the model: left out or <unk>)" if self.unknown else ""
+        tokens = f" in {self.tokens:,} tokens" if self.tokens != self.characters else ""
+        return (f"loss {self.loss:.4f} per token | {self.bits_per_character:.4f} bits per character | "
+                f"perplexity {self.perplexity:.3f} | {self.characters:,} characters scored{tokens}{unknown}")
 
 
 def scoring_windows(length: int, context: int, stride: int) -> list[tuple[int, int, int]]:
@@ -79,15 +75,16 @@ def sliding_window_loss(model: nn.Module, ids: np.ndarray, stride: int, device: 
     return total, count
 
 
-def evaluate_ids(model: nn.Module, ids: np.ndarray, stride: int | None, device: torch.device,
-                 unknown: int = 0) -> EvalResult:
+def evaluate_ids(model: nn.Module, tokenizer: Tokenizer, ids: np.ndarray, stride: int | None,
+                 device: torch.device, unknown: int = 0) -> EvalResult:
     """Mean loss over ids with the given stride (default: half the model's context)."""
     stride = stride or max(1, model.config.context_length // 2)
     total, count = sliding_window_loss(model, ids, stride, device)
-    return EvalResult(loss=total / max(count, 1), characters=count, unknown_characters=unknown)
+    characters = len(tokenizer.decode(ids[1:])) if tokenizer.kind != "char" else count
+    return EvalResult(loss=total / max(count, 1), tokens=count, characters=characters, unknown=unknown)
 
 
-def evaluate_text(model: nn.Module, tokenizer: CharTokenizer, text: str, stride: int | None,
+def evaluate_text(model: nn.Module, tokenizer: Tokenizer, text: str, stride: int | None,
                   device: torch.device) -> EvalResult:
-    ids, unknown = known_ids(text, tokenizer)
-    return evaluate_ids(model, ids, stride, device, unknown)
+    ids, unknown = tokenizer.encode_known(text)
+    return evaluate_ids(model, tokenizer, ids, stride, device, unknown)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from .decoding import DecodingConfig, decode
 from .errors import UserError
 from .files import atomic_write
 from .model import GPT
-from .tokenizer import CharTokenizer
+from .tokenizer import Tokenizer
 
 OnText = Callable[[int, str], None]  # (row, text that is now final)
 OnDone = Callable[[int], None]  # (row) reached a stop string
@@ -19,10 +20,11 @@ OnDone = Callable[[int], None]  # (row) reached a stop string
 class Stopper:
     """Finds stop strings in generated text, also across token boundaries."""
 
-    def __init__(self, tokenizer: CharTokenizer, stop_strings: list[str]):
+    def __init__(self, tokenizer: Tokenizer, stop_strings: list[str]):
         self.tokenizer = tokenizer
         self.stops = [s for s in stop_strings if s]
-        self.window = max((len(s) for s in self.stops), default=0) + 1  # tokens hold >= 1 character each
+        # A token holds at least one byte and a character at most four.
+        self.window = 4 * (max((len(s) for s in self.stops), default=0) + 1)
 
     def is_done(self, ids: list[int]) -> bool:
         if not self.stops:
@@ -46,20 +48,23 @@ class Stopper:
 class RowText:
     """The text of one generated row, released piece by piece once no stop string can start in it."""
 
-    def __init__(self, tokenizer: CharTokenizer, stopper: Stopper):
+    def __init__(self, tokenizer: Tokenizer, stopper: Stopper):
         self.tokenizer, self.stopper = tokenizer, stopper
         self.text, self.shown, self.stopped = "", 0, False
+        self.bytes = codecs.getincrementaldecoder("utf-8")(errors="replace")  # waits for whole characters
 
     def push(self, token: int) -> str:
         if self.stopped:
             return ""
-        self.text += self.tokenizer.decode([token])
+        self.text += self.bytes.decode(self.tokenizer.token_bytes(token))
         visible, self.stopped = self.stopper.cut(self.text)
         if self.stopped:
             self.text = visible
         return self._release(len(self.text) if self.stopped else self.stopper.safe_length(self.text))
 
     def finish(self) -> str:
+        if not self.stopped:
+            self.text += self.bytes.decode(b"", final=True)
         self.text = self.stopper.cut(self.text)[0]
         return self._release(len(self.text))
 
@@ -69,12 +74,14 @@ class RowText:
         return piece
 
 
-def prompt_ids(tokenizer: CharTokenizer, prompt: str) -> list[int]:
+def prompt_ids(tokenizer: Tokenizer, prompt: str) -> list[int]:
     """Encode the prompt (unknown characters are an error); an empty prompt starts after a newline."""
-    return tokenizer.encode(prompt) or [tokenizer.stoi.get("\n", 0)]
+    if prompt:
+        return tokenizer.encode(prompt)
+    return tokenizer.encode("\n")[-1:] if tokenizer.can_encode("\n") else [0]
 
 
-def generate(model: GPT, tokenizer: CharTokenizer, prompt: str, config: DecodingConfig, stop_strings: list[str],
+def generate(model: GPT, tokenizer: Tokenizer, prompt: str, config: DecodingConfig, stop_strings: list[str],
              on_text: OnText | None = None, on_done: OnDone | None = None) -> list[str]:
     """Generate config.num_samples continuations of prompt, each cut before its first stop string.
 

@@ -13,7 +13,7 @@ from .errors import UserError
 from .data import RecordFormat
 from .generation import generate, save_output, write_text
 from .model import GPT
-from .tokenizer import CharTokenizer
+from .tokenizer import Tokenizer
 
 SETTABLE = {"temperature": float, "top_k": int, "top_p": float, "max_new_tokens": int,
             "repetition_penalty": float, "num_samples": int, "num_beams": int, "decode": str}
@@ -76,7 +76,7 @@ class Session:
     """A loaded model and the settings to generate with; remembers what it generated."""
 
     model: GPT
-    tokenizer: CharTokenizer
+    tokenizer: Tokenizer
     config: DecodingConfig
     stop_strings: list[str]
     record_format: RecordFormat | None

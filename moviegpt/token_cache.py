@@ -19,9 +19,11 @@ import numpy as np
 from .files import atomic_write
 from .errors import UserError
 from .textfile import check_readable, iter_text_chunks
-from .tokenizer import CharTokenizer
+from .tokenization import TokenizerSpec, tokenizer_from_dict, train_tokenizer
+from .tokenizer import CharTokenizer, Tokenizer
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+MAX_CARRY = 4 * 2**20  # a "line" longer than this is cut at a space (or anywhere) to keep memory bounded
 UNICODE_SIZE = 0x110000
 FINGERPRINT_BYTES = 2**20
 
@@ -29,7 +31,7 @@ FINGERPRINT_BYTES = 2**20
 @dataclass
 class EncodedCorpus:
     tokens: np.ndarray  # read-only memmap
-    tokenizer: CharTokenizer
+    tokenizer: Tokenizer
     files: list[Path]
     cache_path: Path
     reused: bool
@@ -90,6 +92,42 @@ def build_vocabulary(files: list[Path]) -> CharTokenizer:
     return CharTokenizer(chr(c) for c in np.flatnonzero(present))
 
 
+def iter_line_chunks(files: list[Path]) -> Iterator[str]:
+    """The corpus as text chunks that end after a newline (the rest waits for the next chunk), so that word and
+    BPE tokenizers, which never join tokens across a newline, encode each chunk exactly as in the whole text."""
+    carry = ""
+    for path in files:
+        last = ""
+        for text in iter_text_chunks(path):
+            last = text[-1]
+            text = carry + text
+            cut = text.rfind("\n") + 1
+            if not cut and len(text) > MAX_CARRY:
+                cut = text.rfind(" ") + 1 or len(text)
+            carry = text[cut:]
+            if cut:
+                yield text[:cut]
+        if last != "\n" and len(files) > 1:
+            carry += "\n"
+    if carry:
+        yield carry
+
+
+def write_text_tokens(files: list[Path], tokenizer: Tokenizer, path: Path) -> int:
+    """Second pass for word and BPE tokenizers: encode chunk by chunk (bounded memory) into path."""
+    count = 0
+
+    def write(f) -> None:
+        nonlocal count
+        for chunk in iter_line_chunks(files):
+            ids = tokenizer.encode_array(chunk)
+            f.write(ids.tobytes())
+            count += len(ids)
+
+    atomic_write(path, write)
+    return count
+
+
 def write_tokens(files: list[Path], tokenizer: CharTokenizer, path: Path) -> int:
     """Second pass: write the token ids of the whole corpus to path; returns how many there are."""
     lookup = np.zeros(UNICODE_SIZE, dtype=tokenizer.token_dtype)
@@ -108,8 +146,8 @@ def write_tokens(files: list[Path], tokenizer: CharTokenizer, path: Path) -> int
     return count
 
 
-def cache_paths(files: list[Path], cache_dir: Path) -> tuple[Path, Path]:
-    key = hashlib.sha256(json.dumps([str(p.resolve()) for p in files]).encode()).hexdigest()[:16]
+def cache_paths(files: list[Path], cache_dir: Path, spec: TokenizerSpec) -> tuple[Path, Path]:
+    key = hashlib.sha256(json.dumps([[str(p.resolve()) for p in files], spec.cache_key()]).encode()).hexdigest()[:16]
     stem = f"{files[0].stem}-{key}"
     return cache_dir / f"{stem}.bin", cache_dir / f"{stem}.json"
 
@@ -118,7 +156,7 @@ def load_cached(bin_path: Path, meta_path: Path, fingerprints: list[dict]) -> En
     """The cached corpus if it exists, is complete and matches the files as they are now."""
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        tokenizer = CharTokenizer(meta["vocabulary"])
+        tokenizer = tokenizer_from_dict(meta["tokenizer"])
         dtype = np.dtype(meta["dtype"])
         fresh = meta["version"] == CACHE_VERSION and meta["sources"] == fingerprints
         if not fresh or bin_path.stat().st_size != meta["n_tokens"] * dtype.itemsize:
@@ -130,20 +168,25 @@ def load_cached(bin_path: Path, meta_path: Path, fingerprints: list[dict]) -> En
     return EncodedCorpus(tokens, tokenizer, files, bin_path, reused=True)
 
 
-def encode_corpus(files: list[Path], cache_dir: str | Path) -> EncodedCorpus:
-    """The token ids of files, from the cache when it is fresh, else encoded now and cached."""
+def encode_corpus(files: list[Path], cache_dir: str | Path, spec: TokenizerSpec = TokenizerSpec()) -> EncodedCorpus:
+    """The token ids of files, from the cache when it is fresh, else encoded now and cached (the tokenizer is
+    built or trained in a first pass over the files, the ids written in a second)."""
     cache_dir = Path(cache_dir)
     for path in files:
         check_readable(path)  # missing or a directory: the same messages as when reading
     fingerprints = [fingerprint(p) for p in files]
-    bin_path, meta_path = cache_paths(files, cache_dir)
+    bin_path, meta_path = cache_paths(files, cache_dir, spec)
     cached = load_cached(bin_path, meta_path, fingerprints)
     if cached is not None:
         return cached
-    tokenizer = build_vocabulary(files)
+    if spec.kind == "char":
+        tokenizer = build_vocabulary(files)
+        write = write_tokens
+    else:
+        tokenizer, write = train_tokenizer(spec, iter_line_chunks(files)), write_text_tokens
     try:
-        n_tokens = write_tokens(files, tokenizer, bin_path)
-        meta = {"version": CACHE_VERSION, "tokenizer": "char", "vocabulary": tokenizer.chars,
+        n_tokens = write(files, tokenizer, bin_path)
+        meta = {"version": CACHE_VERSION, "tokenizer": tokenizer.to_dict(),
                 "dtype": np.dtype(tokenizer.token_dtype).name, "n_tokens": n_tokens, "sources": fingerprints}
         atomic_write(meta_path, lambda f: f.write(json.dumps(meta, ensure_ascii=False).encode("utf-8")))
     except OSError as exc:

@@ -38,7 +38,8 @@ from .runtime import (
 )
 from .sources import resolve_sources
 from .token_cache import EncodedCorpus, encode_corpus
-from .tokenizer import CharTokenizer
+from .tokenization import TokenizerSpec
+from .tokenizer import Tokenizer
 from .tracking import NullLogger, RunLogger, resolve_wandb_mode
 from .training import TrainConfig, Trainer
 
@@ -92,7 +93,11 @@ def load_corpus(args: argparse.Namespace, context: DistContext) -> tuple[list[Pa
     cache_dir = cli.resolve_cache_dir(args.cache_dir)
     with main_first(context):
         files = resolve_sources(cli.resolve_training_data(args.training_data), cache_dir / "downloads")
-        return files, encode_corpus(files, cache_dir / "tokens")
+        return files, encode_corpus(files, cache_dir / "tokens", tokenizer_spec(args))
+
+
+def tokenizer_spec(args: argparse.Namespace) -> TokenizerSpec:
+    return TokenizerSpec(args.tokenizer, args.vocab_size, args.min_freq)
 
 
 def check_global_batch(dataset: TextDataset, args: argparse.Namespace, context: DistContext) -> None:
@@ -112,7 +117,7 @@ class TrainedRun:
 
     args: argparse.Namespace  # the run's arguments (for --resume: merged with its checkpoint's)
     model: torch.nn.Module
-    tokenizer: CharTokenizer
+    tokenizer: Tokenizer
     dataset: TextDataset
     record_format: RecordFormat | None
     device: torch.device
@@ -160,8 +165,8 @@ def run_training(args: argparse.Namespace, context: DistContext = SINGLE,
     out_dir = resume_dir or (cli.prepare_out_dir(args.out_dir) if context.is_main else None)
     out_dir = Path(broadcast_from_main(str(out_dir), context))  # the same (timestamped) folder on every rank
     seed_everything(args.seed)
-    if state is not None and state["tokenizer"]["chars"] != tokenizer.chars:
-        raise UserError("the training data changed since the checkpoint (its characters differ); cannot resume")
+    if state is not None and state["tokenizer"] != tokenizer.to_dict():
+        raise UserError("the training data changed since the checkpoint (its tokenizer differs); cannot resume")
     model = model_from_checkpoint(state)[0] if state is not None else new_model(args, tokenizer.vocab_size)
     if context.enabled:
         seed_everything(args.seed + context.rank)  # the same initial weights, but each rank its own dropout

@@ -17,7 +17,7 @@ from .errors import UserError
 from .model import GPT
 from .run_checkpoints import RunCheckpoints
 from .runtime import autocast, compile_with_fallback
-from .tokenizer import CharTokenizer
+from .tokenizer import Tokenizer
 from .tracking import RunLogger
 
 
@@ -73,7 +73,7 @@ def learning_rate(config: TrainConfig, step: int, progress: float, warmup: int) 
 class Trainer:
     """Trains a model on a TextDataset and writes checkpoints and metrics into out_dir."""
 
-    def __init__(self, model: GPT, tokenizer: CharTokenizer, dataset: TextDataset, config: TrainConfig,
+    def __init__(self, model: GPT, tokenizer: Tokenizer, dataset: TextDataset, config: TrainConfig,
                  device: torch.device, dtype: torch.dtype, out_dir: Path, logger: RunLogger,
                  extra_state: dict[str, Any] | None = None, context: DistContext = SINGLE):
         self.model, self.tokenizer, self.dataset, self.config = model, tokenizer, dataset, config

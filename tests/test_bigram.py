@@ -60,11 +60,11 @@ def test_evaluate_with_stride_1_equals_the_mean_of_direct_per_character_losses(k
              else BigramLanguageModel(BigramConfig(vocab_size=tokenizer.vocab_size))).eval()
     text = TINY_TEXT[:300]
     result = evaluate_text(model, tokenizer, text, stride=1, device=torch.device("cpu"))
-    assert result.characters == len(text) - 1 and result.unknown_characters == 0
+    assert result.characters == result.tokens == len(text) - 1 and result.unknown == 0
     assert result.loss == pytest.approx(direct_mean_loss(model, tokenizer.encode(text)), rel=1e-5)
     assert result.bits_per_character == pytest.approx(result.loss / math.log(2))
     wider = evaluate_text(model, tokenizer, text, stride=8, device=torch.device("cpu"))
-    assert wider.characters == result.characters  # every character is scored once, whatever the stride
+    assert wider.tokens == result.tokens  # every character is scored once, whatever the stride
 
 
 @pytest.mark.parametrize("length, context, stride", [(2, 4, 1), (10, 4, 1), (10, 4, 3), (100, 16, 8), (17, 16, 16)])
@@ -84,7 +84,7 @@ def test_evaluate_from_the_command_line_counts_unknown_characters(tmp_path, monk
     (tmp_path / "eval.txt").write_text(text, encoding="utf-8")
     assert main(["--checkpoint", str(tiny_checkpoint), "--evaluate", "eval.txt", "--eval_stride", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert report["unknown_characters"] == 1 and report["characters"] == len(text) - 2  # 'Z' left out
+    assert report["unknown"] == 1 and report["characters"] == len(text) - 2  # 'Z' left out
     model, tokenizer = model_from_checkpoint(load_checkpoint(tiny_checkpoint))
     expected = direct_mean_loss(model.eval(), tokenizer.encode(text.replace("Z", "")))
     assert report["loss"] == pytest.approx(expected, rel=1e-5)
