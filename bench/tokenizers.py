@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+# This file is named like the Hugging Face package it compares: take its own folder off the import path.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402

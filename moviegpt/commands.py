@@ -18,6 +18,7 @@ from .evaluation import EvalResult, evaluate_text
 from .generation import save_output
 from .interactive import Session, repl
 from .model import GPT
+from .posters import make_posters
 from .runtime import prepare_for_inference, resolve_device, resolve_inference_dtype
 from .sources import resolve_sources
 from .textfile import read_text
@@ -45,8 +46,13 @@ def generate_and_save(model: GPT, tokenizer: Tokenizer, record_format: RecordFor
     """Generate as the flags say (one prompt, a title, or the interactive loop) and save under outputs/."""
     session = Session(prepare_for_inference(model, device, dtype), tokenizer, decoding_config_from(args),
                       stop_strings(args, record_format), record_format, typewriter=args.typewriter)
+    credit = poster_credit(model, args)
+
+    def posters(text: str) -> None:
+        save_posters(text, record_format, credit, args.posters_dir)
+
     if args.interactive:
-        repl(session, args.outputs_dir)
+        repl(session, args.outputs_dir, poster=posters)
         return
     if args.title is not None:
         prompt = session.title_prompt(args.title)
@@ -54,6 +60,35 @@ def generate_and_save(model: GPT, tokenizer: Tokenizer, record_format: RecordFor
         prompt = cli.read_prompt(args.prompt) or session.default_prompt()
     text = session.run(prompt)
     print(f"saved to {save_output(text, args.outputs_dir)}")
+    if args.poster:
+        posters(text)
+
+
+def poster_credit(model: torch.nn.Module, args: argparse.Namespace) -> str:
+    """The poster's small print: the model and the sampling settings."""
+    config = decoding_config_from(args)
+    if config.decode == "sample":
+        sampling = f"temperature {config.temperature:g}" + (f", top_k {config.top_k}" if config.top_k else "") + \
+            (f", top_p {config.top_p:g}" if config.top_p else "")
+    else:
+        sampling = config.decode + (f", {config.num_beams} beams" if config.decode == "beam" else "")
+    name = Path(args.checkpoint).name if args.checkpoint else "a new run"
+    return f"written by MovieGPT · {name} · {model.num_parameters() / 1e6:.1f}M parameters · {sampling}"
+
+
+def save_posters(text: str, record_format: RecordFormat | None, credit: str, posters_dir: str) -> list[Path]:
+    paths = make_posters(text, record_format, credit, posters_dir)
+    for path in paths:
+        print(f"poster saved to {path}", flush=True)
+    if not paths:
+        print("no movie record (The description of the movie named '...' is:) in the text: no poster", flush=True)
+    return paths
+
+
+def poster_from_command(args: argparse.Namespace) -> None:
+    """--poster_from FILE: posters for the movies in a text already generated (no model needed)."""
+    text = read_text(args.poster_from, what="--poster_from file")
+    save_posters(text, None, f"written by MovieGPT · {Path(args.poster_from).name}", args.posters_dir)
 
 
 def local_checkpoint(spec: str, args: argparse.Namespace) -> Path:

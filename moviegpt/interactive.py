@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -18,7 +19,7 @@ from .tokenizer import Tokenizer
 SETTABLE = {"temperature": float, "top_k": int, "top_p": float, "max_new_tokens": int,
             "repetition_penalty": float, "num_samples": int, "num_beams": int, "decode": str}
 HELP = ("type a prompt, or :title <name>, :set <setting> <value> (" + ", ".join(SETTABLE) +
-        "), :settings, quit / exit / Ctrl-D")
+        "), :settings, :poster (the last movie as a poster), quit / exit / Ctrl-D")
 
 
 class SamplePrinter:
@@ -117,8 +118,10 @@ def parse_setting(line: str, config: DecodingConfig) -> DecodingConfig:
     return dataclasses.replace(config, **{name: value})
 
 
-def repl(session: Session, outputs_dir: Path, stdin: TextIO | None = None) -> Path | None:
-    """The `>> ` loop; every generation is appended to one session file under outputs_dir."""
+def repl(session: Session, outputs_dir: Path, stdin: TextIO | None = None,
+         poster: Callable[[str], object] | None = None) -> Path | None:
+    """The `>> ` loop; every generation is appended to one session file under outputs_dir; `:poster` draws
+    the last generated movie."""
     stdin = stdin or sys.stdin
     out, log, path, line = session.out, [], None, ""
     out.write(f"MovieGPT interactive: {HELP}\n")
@@ -139,6 +142,11 @@ def repl(session: Session, outputs_dir: Path, stdin: TextIO | None = None) -> Pa
                 continue
             if line.strip() == ":settings":
                 out.write(f"{session.config}\n")
+                continue
+            if line.strip() == ":poster":
+                if not log or poster is None:
+                    raise UserError("nothing generated yet: generate a movie first, then :poster")
+                poster(log[-1])
                 continue
             prompt = session.title_prompt(line[len(":title"):].strip()) if line.startswith(":title") else line
             log.append(session.run(prompt or session.default_prompt()))

@@ -176,7 +176,8 @@ def run_training(args: argparse.Namespace, context: DistContext = SINGLE,
     run_args.pop("explicit")
     source = str(files[0]) if len(files) == 1 else f"{len(files)} files"
     processes = f" x {context.world_size} processes" if context.enabled else ""
-    print(f"training on {source} ({len(corpus.tokens):,} characters, vocabulary {tokenizer.vocab_size}, "
+    unit = "characters" if tokenizer.kind == "char" else f"{tokenizer.kind} tokens"
+    print(f"training on {source} ({len(corpus.tokens):,} {unit}, vocabulary {tokenizer.vocab_size:,}, "
           f"token cache {'reused' if corpus.reused else 'built'}: {corpus.cache_path}) | "
           f"{model.num_parameters():,} parameters | {device} {str(dtype).removeprefix('torch.')} | "
           f"global batch {args.batch_size} x grad_accum {args.grad_accum}{processes} = {global_batch} sequences "
