@@ -122,6 +122,14 @@ def build_parser(model: str = "gpt") -> argparse.ArgumentParser:
     a("--disable-typewriter", dest="typewriter", action="store_false",
       help="print the generation once at the end instead of character by character")
     a("--outputs_dir", default="outputs", help="folder for generated text files (outputs)")
+    a("--serve", action="store_true", help="with --checkpoint: a local web page to generate movies and posters")
+    a("--host", default="127.0.0.1",
+      help="--serve: address to listen on; anything but 127.0.0.1 exposes the page to the network (127.0.0.1)")
+    a("--port", type=_number(int, 0), default=7860, help="--serve: port (7860; 0 picks a free one)")
+    a("--poster", action="store_true",
+      help="also draw each generated movie as a poster PNG in --posters_dir (named after the title)")
+    a("--poster_from", metavar="FILE", help="draw posters for the movies in a text file already generated")
+    a("--posters_dir", default="posters", help="folder for posters (posters)")
     a("--convert", metavar="OUT",
       help="with --checkpoint: save it as a self-contained checkpoint of ours "
            "(an original MovieGPT one needs --training_data)")
@@ -240,11 +248,19 @@ def main(argv: list[str] | None = None, model: str = "gpt") -> int:
     """gpt.py (model "gpt") and simple_bigram.py (model "bigram"): train, generate, evaluate or compare."""
     try:
         args = parse_args(argv, model)
-        from .commands import convert_command, evaluate_command, generate_command  # imports torch
+        from .commands import convert_command, evaluate_command, generate_command, poster_from_command
         from .compare import compare_command
         from .train_command import train_command
 
-        if args.convert:
+        if args.serve:
+            if not args.checkpoint:
+                raise UserError("--serve needs --checkpoint (the model to serve)")
+            from .web import serve_command
+
+            serve_command(args)
+        elif args.poster_from:
+            poster_from_command(args)
+        elif args.convert:
             if not args.checkpoint:
                 raise UserError("--convert needs --checkpoint (the checkpoint to convert)")
             convert_command(args)

@@ -1,0 +1,70 @@
+"""The single page of `gpt.py --serve`: a form, text streamed over server-sent events, then the poster."""
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>MovieGPT</title>
+<style>
+ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+ fieldset { border: 1px solid #ccc; border-radius: 6px; margin-bottom: 1rem; }
+ label { display: inline-block; margin: 0.3rem 1rem 0.3rem 0; }
+ input[type=number] { width: 5rem; }
+ #title, #prompt { width: 100%; box-sizing: border-box; font-size: 1.1rem; padding: 0.4rem; }
+ #output { white-space: pre-wrap; background: #f6f3ee; padding: 1rem; min-height: 6rem; border-radius: 6px; }
+ #error { color: #b00020; font-weight: bold; }
+ #poster { max-width: 22rem; display: block; margin-top: 1rem; }
+ #history li { margin-bottom: 0.4rem; }
+</style>
+</head>
+<body>
+<h1>MovieGPT</h1>
+<p>Model: <b>__MODEL__</b></p>
+<fieldset>
+ <label for="title">Title</label>
+ <input id="title" placeholder="The Moon Baker">
+ <label for="prompt">or a free prompt (used when the title is empty)</label>
+ <textarea id="prompt" rows="2"></textarea><br>
+ <label>temperature <input id="temperature" type="number" step="0.1" value="0.8"></label>
+ <label>top-k <input id="top_k" type="number" value="20"></label>
+ <label>top-p <input id="top_p" type="number" step="0.05" value="1.0"></label>
+ <label>max length <input id="max_new_tokens" type="number" value="__MAX__"></label>
+ <button id="generate">Generate</button>
+</fieldset>
+<div id="error"></div>
+<div id="output"></div>
+<img id="poster" alt="" hidden>
+<h2>This session</h2>
+<ol id="history"></ol>
+<script>
+const $ = (id) => document.getElementById(id);
+$("generate").addEventListener("click", () => {
+  const params = new URLSearchParams();
+  for (const name of ["title", "prompt", "temperature", "top_k", "top_p", "max_new_tokens"]) {
+    params.set(name, $(name).value);
+  }
+  $("error").textContent = ""; $("output").textContent = ""; $("poster").hidden = true;
+  $("generate").disabled = true;
+  const source = new EventSource("/generate?" + params.toString());
+  source.addEventListener("text", (e) => { $("output").textContent += JSON.parse(e.data); });
+  source.addEventListener("failed", (e) => {
+    $("error").textContent = JSON.parse(e.data); source.close(); $("generate").disabled = false;
+  });
+  source.addEventListener("done", (e) => {
+    const result = JSON.parse(e.data);
+    source.close(); $("generate").disabled = false;
+    const item = document.createElement("li");
+    item.textContent = result.title || result.text.slice(0, 80);
+    if (result.poster) {
+      $("poster").src = result.poster; $("poster").alt = "poster of " + result.title; $("poster").hidden = false;
+      const link = document.createElement("a"); link.href = result.poster; link.textContent = " (poster)";
+      item.appendChild(link);
+    }
+    $("history").appendChild(item);
+  });
+  source.onerror = () => { source.close(); $("generate").disabled = false; };  // never reconnect: no re-run
+});
+</script>
+</body>
+</html>
+"""
