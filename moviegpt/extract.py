@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import string
 import tempfile
 from array import array
 from collections import Counter
@@ -34,6 +35,9 @@ class ExtractConfig:
     shuffle: bool = False
     seed: int = 7331
     ascii: bool = False
+    template: str | None = None  # e.g. "{sentiment}：{review}": a record from named columns instead of a movie
+    record_end: str = RecordFormat().end  # the line that ends every record
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> {raw value: text} for --template
 
 
 @dataclass
@@ -47,9 +51,38 @@ class ExtractSummary:
         return f"rows read {self.rows_read}, written {self.written}, skipped {sum(self.skipped.values())} ({reasons})"
 
 
-def format_record(title: str, text: str) -> str:
-    record = RecordFormat()
-    return f"{record.title_prompt(title)}{text}\n{record.end}\n"
+def format_record(title: str, text: str, record_end: str = RecordFormat().end) -> str:
+    return f"{RecordFormat().title_prompt(title)}{text}\n{record_end}\n"
+
+
+def template_columns(template: str) -> list[str]:
+    """The column names a --template uses, in order."""
+    names = [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    if not names:
+        raise UserError(f"--template {template!r} names no column (write them as {{column}})")
+    return list(dict.fromkeys(names))
+
+
+def template_records(config: ExtractConfig, header: list[str], rows: Iterator[list[str]],
+                     summary: ExtractSummary) -> Iterator[str]:
+    """Records made by --template from named columns; rows with an empty or invalid column are skipped."""
+    columns = template_columns(config.template)
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise UserError(f"{config.input} has no column {missing[0]!r} (columns: {', '.join(header) or 'none'})")
+    for row in rows:
+        if len(row) != len(header):
+            summary.skipped["malformed row"] += 1
+            continue
+        fields = {c: clean_text(row[header.index(c)]) for c in columns}
+        fields = {c: config.values.get(c, {}).get(v, v) for c, v in fields.items()}
+        empty = next((c for c, v in fields.items() if not v or INVALID_BYTES.search(v)), None)
+        if empty:
+            summary.skipped[f"empty or invalid {empty}"] += 1
+            continue
+        summary.written += 1
+        text = config.template.format(**fields)
+        yield f"{transliterate(text) if config.ascii else text}\n{config.record_end}\n"
 
 
 def clean_text(text: str) -> str:
@@ -115,6 +148,9 @@ def iter_records(config: ExtractConfig, summary: ExtractSummary) -> Iterator[str
         if header is None:
             raise UserError(f"input CSV is empty: {config.input}")
         summary.rows_read -= 1  # the header is not a movie
+        if config.template:
+            yield from template_records(config, header, rows, summary)
+            return
         title_at, text_at = column_indices(header, config)
         for row in rows:
             reason = skip_reason(row, len(header), title_at, text_at)
@@ -129,7 +165,7 @@ def iter_records(config: ExtractConfig, summary: ExtractSummary) -> Iterator[str
                 summary.skipped[reason] += 1
                 continue
             summary.written += 1
-            yield format_record(title, text)
+            yield format_record(title, text, config.record_end)
 
 
 def copy_records(spool: BinaryIO, offsets: array, order: np.ndarray, out: BinaryIO) -> None:
