@@ -244,36 +244,32 @@ def read_prompt(prompt: str | None) -> str:
         return ""
 
 
+def run_command(args: argparse.Namespace) -> None:
+    """The one command the flags ask for (the imports bring torch: after --help and flag errors)."""
+    from .commands import convert_command, evaluate_command, generate_command, poster_from_command
+    from .compare import compare_command
+    from .train_command import train_command
+    from .web import serve_command
+
+    with_checkpoint = (("serve", serve_command, "the model to serve"),
+                       ("convert", convert_command, "the checkpoint to convert"),
+                       ("evaluate", evaluate_command, "the model to evaluate"))
+    for flag, command, what in with_checkpoint:
+        if getattr(args, flag):
+            if not args.checkpoint:
+                raise UserError(f"--{flag} needs --checkpoint ({what})")
+            return command(args)
+    if args.poster_from:
+        return poster_from_command(args)
+    if args.compare:
+        return compare_command(args)
+    return (generate_command if args.checkpoint else train_command)(args)
+
+
 def main(argv: list[str] | None = None, model: str = "gpt") -> int:
-    """gpt.py (model "gpt") and simple_bigram.py (model "bigram"): train, generate, evaluate or compare."""
+    """gpt.py (model "gpt") and simple_bigram.py (model "bigram"): train, generate, evaluate, compare, serve."""
     try:
-        args = parse_args(argv, model)
-        from .commands import convert_command, evaluate_command, generate_command, poster_from_command
-        from .compare import compare_command
-        from .train_command import train_command
-
-        if args.serve:
-            if not args.checkpoint:
-                raise UserError("--serve needs --checkpoint (the model to serve)")
-            from .web import serve_command
-
-            serve_command(args)
-        elif args.poster_from:
-            poster_from_command(args)
-        elif args.convert:
-            if not args.checkpoint:
-                raise UserError("--convert needs --checkpoint (the checkpoint to convert)")
-            convert_command(args)
-        elif args.compare:
-            compare_command(args)
-        elif args.evaluate:
-            if not args.checkpoint:
-                raise UserError("--evaluate needs --checkpoint (the model to evaluate)")
-            evaluate_command(args)
-        elif args.checkpoint:
-            generate_command(args)
-        else:
-            train_command(args)
+        run_command(parse_args(argv, model))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
