@@ -66,3 +66,14 @@ def test_bad_resume(workdir, capsys, argv, message):
     (workdir / "broken_run" / "epoch_001.pt").write_bytes((workdir / "run" / "last.pt").read_bytes()[:1000])
     capsys.readouterr()
     assert message in one_line_error(capsys, argv)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--evaluate", "movies.txt"], "--evaluate needs --checkpoint"),
+    (["--convert", "out.pt"], "--convert needs --checkpoint"),
+    (["--serve"], "--serve needs --checkpoint"),
+    (["--training_data", "movies.txt", "--tokenizer", "sentencepiece"], "--tokenizer: invalid choice"),
+    (["--poster_from", "missing.txt"], "--poster_from file not found: missing.txt"),
+])
+def test_commands_missing_what_they_need(workdir, capsys, argv, message):
+    assert message in one_line_error(capsys, argv)
