@@ -21,12 +21,17 @@ TINY_TEXT = (
 ) * 6
 
 
-def run_gpt(*args: str, cwd: Path, timeout: float = 120, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """Run gpt.py in a subprocess with wandb off and no terminal on stdin."""
+def gpt_env() -> dict[str, str]:
+    """The environment of a gpt.py subprocess: no wandb settings of the caller, the project importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
     env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def run_gpt(*args: str, cwd: Path, timeout: float = 120, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run gpt.py in a subprocess with wandb off and no terminal on stdin."""
     return subprocess.run(
-        [sys.executable, str(ROOT / "gpt.py"), *args], cwd=cwd, env=env, input=stdin or "",
+        [sys.executable, str(ROOT / "gpt.py"), *args], cwd=cwd, env=gpt_env(), input=stdin or "",
         capture_output=True, text=True, timeout=timeout,
     )
 

@@ -1,7 +1,6 @@
 """The command line end to end: training, generating, presets, and one-line errors with exit code 2."""
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -11,7 +10,7 @@ import time
 import pytest
 import torch
 
-from conftest import ROOT, TINY_TEXT, run_gpt
+from conftest import ROOT, TINY_TEXT, gpt_env, run_gpt
 from moviegpt.cli import build_parser, main, parse_args
 
 TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_new_tokens", "20"]
@@ -204,12 +203,10 @@ def test_resume_refuses_a_conflicting_size_and_skips_a_damaged_checkpoint(tmp_pa
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stops_after_a_step_with_a_checkpoint_and_the_resume_command(tmp_path, tiny_text_file, signum):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
-    env["PYTHONPATH"] = str(ROOT)
     cmd = [sys.executable, str(ROOT / "gpt.py"), "--training_data", str(tiny_text_file), "--preset", "tiny",
            "--epochs", "100000", "--logging_steps", "1", "--wandb", "disabled", "--out_dir", "run",
            "--prompt", "", "--max_new_tokens", "3"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=gpt_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = tmp_path / "run" / "metrics.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 3):

@@ -2,14 +2,13 @@
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from conftest import ROOT, TINY_TEXT, run_gpt
+from conftest import ROOT, TINY_TEXT, gpt_env, run_gpt
 from moviegpt.distributed import gradient_sync
 
 COMMON = ["--preset", "tiny", "--max_iters", "12", "--logging_steps", "1", "--eval_interval", "6", "--dtype",
@@ -17,9 +16,7 @@ COMMON = ["--preset", "tiny", "--max_iters", "12", "--logging_steps", "1", "--ev
 
 
 def torchrun(*args: str, cwd, nproc: int = 2, timeout: float = 180) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
-    env["PYTHONPATH"] = str(ROOT)
-    env["OMP_NUM_THREADS"] = "1"
+    env = {**gpt_env(), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
            str(ROOT / "gpt.py"), *args]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

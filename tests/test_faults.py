@@ -1,6 +1,5 @@
 """Faults during training, through real subprocesses: kill -9 and Ctrl-C at random moments, a full disk."""
 
-import os
 import random
 import resource
 import signal
@@ -13,18 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import ROOT, TINY_TEXT, run_gpt
+from conftest import ROOT, TINY_TEXT, gpt_env, run_gpt
 from moviegpt.cli import main
 
 # About 250 steps (two epochs of ~124) with a checkpoint every 5 steps: a few seconds, many moments to hit.
 RUN = ["--preset", "tiny", "--epochs", "2", "--checkpoint_every_steps", "5", "--logging_steps", "1",
        "--dtype", "float32", "--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3"]
-
-
-def gpt_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
-    env["PYTHONPATH"] = str(ROOT)
-    return env
 
 
 @pytest.fixture(scope="module")
