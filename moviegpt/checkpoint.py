@@ -9,6 +9,7 @@ from typing import BinaryIO
 import torch
 
 from .bigram import BigramConfig, BigramLanguageModel
+from .data import RecordFormat
 from .errors import UserError
 from .files import atomic_write
 from .model import GPT, GPTConfig
@@ -88,6 +89,11 @@ def load_checkpoint(path: str | Path, original_text: str | Path | None = None, r
         if key not in state:
             raise UserError(f"checkpoint is missing '{key}': {path}")
     return state
+
+
+def record_format_of(state: dict) -> RecordFormat | None:
+    """The movie-record template a checkpoint's text used (None for plain text)."""
+    return RecordFormat(**state["record_format"]) if state.get("record_format") else None
 
 
 MODEL_KINDS = {"gpt": (GPTConfig, GPT), "bigram": (BigramConfig, BigramLanguageModel)}

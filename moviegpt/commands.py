@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from . import cli
-from .checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, model_from_checkpoint, record_format_of, save_checkpoint
 from .data import RecordFormat
 from .decoding import DecodingConfig
 from .download import fetch
@@ -42,7 +42,7 @@ def stop_strings(args: argparse.Namespace, record_format: RecordFormat | None) -
 
 
 def generate_and_save(model: GPT, tokenizer: Tokenizer, record_format: RecordFormat | None,
-                      args: argparse.Namespace, device: torch.device, dtype: torch.dtype) -> None:
+                      device: torch.device, dtype: torch.dtype, args: argparse.Namespace) -> None:
     """Generate as the flags say (one prompt, a title, or the interactive loop) and save under outputs/."""
     session = Session(prepare_for_inference(model, device, dtype), tokenizer, decoding_config_from(args),
                       stop_strings(args, record_format), record_format, typewriter=args.typewriter)
@@ -117,13 +117,19 @@ def convert_command(args: argparse.Namespace) -> None:
     print(f"saved {args.convert}; generate with: python gpt.py --checkpoint {args.convert}", flush=True)
 
 
-def generate_command(args: argparse.Namespace) -> None:
-    cli.check_outputs_dir(args.outputs_dir)
+def load_for_inference(args: argparse.Namespace
+                       ) -> tuple[torch.nn.Module, Tokenizer, RecordFormat | None, torch.device, torch.dtype]:
+    """--checkpoint's model (on its device, in its inference dtype), tokenizer and record format."""
     state = checkpoint_state(args)
     model, tokenizer = model_from_checkpoint(state)
-    record_format = RecordFormat(**state["record_format"]) if state.get("record_format") else None
     device = resolve_device(args.device)
-    generate_and_save(model, tokenizer, record_format, args, device, resolve_inference_dtype(args.dtype, device))
+    dtype = resolve_inference_dtype(args.dtype, device)
+    return prepare_for_inference(model, device, dtype), tokenizer, record_format_of(state), device, dtype
+
+
+def generate_command(args: argparse.Namespace) -> None:
+    cli.check_outputs_dir(args.outputs_dir)
+    generate_and_save(*load_for_inference(args), args=args)
 
 
 def print_evaluation(result: EvalResult, args: argparse.Namespace, **fields: object) -> None:
@@ -135,10 +141,8 @@ def print_evaluation(result: EvalResult, args: argparse.Namespace, **fields: obj
 
 def evaluate_command(args: argparse.Namespace) -> None:
     """--evaluate FILE --checkpoint CKPT: the exact loss of the model on every character of FILE."""
-    model, tokenizer = model_from_checkpoint(checkpoint_state(args))
+    model, tokenizer, _, device, _ = load_for_inference(args)
     text = read_text(args.evaluate, what="--evaluate file")
-    device = resolve_device(args.device)
-    model = prepare_for_inference(model, device, resolve_inference_dtype(args.dtype, device))
     result = evaluate_text(model, tokenizer, text, args.eval_stride, device)
     if result.tokens == 0:
         raise UserError(f"nothing to evaluate: {args.evaluate} has fewer than two characters the model knows")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+import numpy as np
+import torch
+
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .commands import local_checkpoint
 from .data import TextDataset
@@ -12,20 +15,25 @@ from .distributed import SINGLE
 from .errors import UserError
 from .evaluation import EvalResult, evaluate_ids
 from .runtime import prepare_for_inference, resolve_device, resolve_inference_dtype
+from .tokenizer import Tokenizer
 from .train_command import load_corpus, run_training
 
 
-def bigram_for(args: argparse.Namespace, training_data: list[str]):
-    """The bigram to compare: the one in --checkpoint, else one trained now on the GPT's own data."""
-    if args.checkpoint:
-        model, _ = model_from_checkpoint(load_checkpoint(local_checkpoint(args.checkpoint, args)))
-        if model.config.to_dict().get("kind") != "bigram":
-            raise UserError(f"--checkpoint {args.checkpoint} is not a bigram checkpoint")
-        return model
-    args.training_data = training_data
-    args.explicit = args.explicit | {"training_data"}
-    print(f"training the bigram on the GPT's data: {', '.join(training_data)}", flush=True)
-    return run_training(args).model
+def bigram_and_validation_split(args: argparse.Namespace, training_data: list[str]
+                                 ) -> tuple[torch.nn.Module, Tokenizer, np.ndarray]:
+    """The bigram to compare (--checkpoint's, else one trained now on the GPT's own data), the tokenizer of that
+    data and its validation split."""
+    data_args = argparse.Namespace(**{**vars(args), "training_data": training_data,
+                                      "explicit": args.explicit | {"training_data"}})
+    if not args.checkpoint:
+        print(f"training the bigram on the GPT's data: {', '.join(training_data)}", flush=True)
+        run = run_training(data_args)
+        return run.model, run.tokenizer, run.dataset.splits["val"]
+    model, _ = model_from_checkpoint(load_checkpoint(local_checkpoint(args.checkpoint, args)))
+    if model.config.to_dict().get("kind") != "bigram":
+        raise UserError(f"--checkpoint {args.checkpoint} is not a bigram checkpoint")
+    _, corpus = load_corpus(data_args, SINGLE)
+    return model, corpus.tokenizer, TextDataset.from_tokens(corpus.tokens, corpus.tokenizer).splits["val"]
 
 
 def compare_command(args: argparse.Namespace) -> None:
@@ -36,11 +44,9 @@ def compare_command(args: argparse.Namespace) -> None:
     training_data = gpt_state.get("train_args", {}).get("training_data")
     if not training_data:
         raise UserError(f"{args.compare} does not record its training data; cannot rebuild its validation split")
-    bigram = bigram_for(args, training_data)
-    _, corpus = load_corpus(argparse.Namespace(**{**vars(args), "training_data": training_data}), SINGLE)
-    if corpus.tokenizer.to_dict() != tokenizer.to_dict():
+    bigram, data_tokenizer, val = bigram_and_validation_split(args, training_data)
+    if data_tokenizer.to_dict() != tokenizer.to_dict():
         raise UserError("the GPT's training data changed since it was trained (its tokenizer differs)")
-    val = TextDataset.from_tokens(corpus.tokens, tokenizer).splits["val"]
     device = resolve_device(args.device)
     dtype = resolve_inference_dtype(args.dtype, device)
     rows = []

@@ -80,8 +80,8 @@ def evaluate_ids(model: nn.Module, tokenizer: Tokenizer, ids: np.ndarray, stride
     """Mean loss over ids with the given stride (default: half the model's context)."""
     stride = stride or max(1, model.config.context_length // 2)
     total, count = sliding_window_loss(model, ids, stride, device)
-    characters = len(tokenizer.decode(ids[1:])) if tokenizer.kind != "char" else count
-    return EvalResult(loss=total / max(count, 1), tokens=count, characters=characters, unknown=unknown)
+    return EvalResult(loss=total / max(count, 1), tokens=count, characters=len(tokenizer.decode(ids[1:])),
+                      unknown=unknown)
 
 
 def evaluate_text(model: nn.Module, tokenizer: Tokenizer, text: str, stride: int | None,

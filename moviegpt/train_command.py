@@ -100,9 +100,9 @@ def tokenizer_spec(args: argparse.Namespace) -> TokenizerSpec:
     return TokenizerSpec(args.tokenizer, args.vocab_size, args.min_freq)
 
 
-def check_global_batch(dataset: TextDataset, args: argparse.Namespace, context: DistContext) -> None:
+def check_global_batch(dataset: TextDataset, args: argparse.Namespace, context: DistContext,
+                       global_batch: int) -> None:
     """Under torchrun, refuse a global batch larger than the training split (every step would repeat data)."""
-    global_batch = args.batch_size * args.grad_accum * context.world_size
     train_size = len(dataset.splits["train"])
     if context.enabled and global_batch * args.context_length > train_size:
         raise UserError(f"the global batch ({args.batch_size} x grad_accum {args.grad_accum} x "
@@ -142,8 +142,8 @@ def train_command(args: argparse.Namespace) -> None:
     finally:
         shutdown(context)
     if context.is_main:
-        generate_and_save(run.model, run.tokenizer, run.record_format, run.args, run.device,
-                          resolve_inference_dtype(run.args.dtype, run.device))
+        generate_and_save(run.model, run.tokenizer, run.record_format, run.device,
+                          resolve_inference_dtype(run.args.dtype, run.device), run.args)
 
 
 def run_training(args: argparse.Namespace, context: DistContext = SINGLE,
@@ -157,7 +157,8 @@ def run_training(args: argparse.Namespace, context: DistContext = SINGLE,
     dataset = TextDataset.from_tokens(corpus.tokens, tokenizer)
     record_format = RecordFormat() if has_records(corpus.tokens, tokenizer) else None
     dataset.check_fits(args.context_length)
-    check_global_batch(dataset, args, context)
+    global_batch = args.batch_size * args.grad_accum * context.world_size
+    check_global_batch(dataset, args, context, global_batch)
     device = rank_device or resolve_device(args.device)
     configure_backends(device)
     dtype = resolve_dtype(args.dtype, device)
@@ -170,7 +171,6 @@ def run_training(args: argparse.Namespace, context: DistContext = SINGLE,
     model = model_from_checkpoint(state)[0] if state is not None else new_model(args, tokenizer.vocab_size)
     if context.enabled:
         seed_everything(args.seed + context.rank)  # the same initial weights, but each rank its own dropout
-    global_batch = args.batch_size * args.grad_accum * context.world_size
     run_args = {**vars(args), "training_data": [str(f) for f in files], "out_dir": str(out_dir),
                 "world_size": context.world_size, "global_batch_size": global_batch}
     run_args.pop("explicit")

@@ -155,15 +155,9 @@ def serve(generator: WebGenerator, host: str, port: int) -> None:
 
 def serve_command(args) -> None:
     """--serve: load --checkpoint once, then serve the page until Ctrl-C."""
-    from .checkpoint import model_from_checkpoint
-    from .commands import checkpoint_state, decoding_config_from, poster_credit, stop_strings
-    from .runtime import prepare_for_inference, resolve_device, resolve_inference_dtype
+    from .commands import decoding_config_from, load_for_inference, poster_credit, stop_strings
 
-    state = checkpoint_state(args)
-    model, tokenizer = model_from_checkpoint(state)
-    record_format = RecordFormat(**state["record_format"]) if state.get("record_format") else None
-    device = resolve_device(args.device)
-    model = prepare_for_inference(model, device, resolve_inference_dtype(args.dtype, device))
+    model, tokenizer, record_format, _, _ = load_for_inference(args)
     generator = WebGenerator(model, tokenizer, record_format, decoding_config_from(args),
                              stop_strings(args, record_format), Path(args.posters_dir), poster_credit(model, args),
                              Path(args.checkpoint).name)
