@@ -19,12 +19,16 @@ from .tokenizer import Tokenizer
 from .train_command import load_corpus, run_training
 
 
-def bigram_and_validation_split(args: argparse.Namespace, training_data: list[str]
+TOKENIZER_ARGS = ("tokenizer", "vocab_size", "min_freq")  # the bigram must read the text as the GPT did
+
+
+def bigram_and_validation_split(args: argparse.Namespace, gpt_args: dict
                                  ) -> tuple[torch.nn.Module, Tokenizer, np.ndarray]:
-    """The bigram to compare (--checkpoint's, else one trained now on the GPT's own data), the tokenizer of that
-    data and its validation split."""
-    data_args = argparse.Namespace(**{**vars(args), "training_data": training_data,
-                                      "explicit": args.explicit | {"training_data"}})
+    """The bigram to compare (--checkpoint's, else one trained now on the GPT's own data with the GPT's
+    tokenizer), the tokenizer of that data and its validation split."""
+    training_data = gpt_args["training_data"]
+    same_data = {"training_data": training_data, **{k: gpt_args[k] for k in TOKENIZER_ARGS if k in gpt_args}}
+    data_args = argparse.Namespace(**{**vars(args), **same_data, "explicit": args.explicit | set(same_data)})
     if not args.checkpoint:
         print(f"training the bigram on the GPT's data: {', '.join(training_data)}", flush=True)
         run = run_training(data_args)
@@ -41,10 +45,10 @@ def compare_command(args: argparse.Namespace) -> None:
     if gpt_state["model_config"].get("kind", "gpt") != "gpt":
         raise UserError(f"--compare takes a GPT checkpoint; {args.compare} holds a bigram")
     gpt, tokenizer = model_from_checkpoint(gpt_state)
-    training_data = gpt_state.get("train_args", {}).get("training_data")
-    if not training_data:
+    gpt_args = gpt_state.get("train_args", {})
+    if not gpt_args.get("training_data"):
         raise UserError(f"{args.compare} does not record its training data; cannot rebuild its validation split")
-    bigram, data_tokenizer, val = bigram_and_validation_split(args, training_data)
+    bigram, data_tokenizer, val = bigram_and_validation_split(args, gpt_args)
     if data_tokenizer.to_dict() != tokenizer.to_dict():
         raise UserError("the GPT's training data changed since it was trained (its tokenizer differs)")
     device = resolve_device(args.device)

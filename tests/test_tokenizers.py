@@ -128,3 +128,7 @@ def test_a_checkpoint_of_each_tokenizer_trains_generates_and_evaluates(tmp_path,
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["characters"] == len(TINY_TEXT * 3) - len(tokenizer.decode(tokenizer.encode(TINY_TEXT)[:1]))
     assert report["tokens"] < report["characters"]
+    assert main(["--compare", "run/last.pt", "--max_iters", "3", "--out_dir", "bigram", "--json", "--wandb",
+                 "disabled"], model="bigram") == 0  # the bigram reads the text with the GPT's tokenizer
+    table = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert table["bigram"]["parameters"] == tokenizer.vocab_size ** 2
