@@ -3,67 +3,7 @@
     python extractor.py --input movies.csv --output dataset/movie_descriptions.txt --small 100000
 """
 
-from __future__ import annotations
-
-import argparse
-import sys
-from pathlib import Path
-
-from moviegpt.cli import OneLineParser, positive_int
-from moviegpt.errors import UserError
-from moviegpt.extract import ExtractConfig, extract
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="extractor.py", description=__doc__.splitlines()[0])
-    p.add_argument("--input", type=Path, default=Path("movies.csv"), help="catalogue CSV to read (movies.csv)")
-    p.add_argument("--output", type=Path, default=Path("dataset/movie_descriptions.txt"),
-                   help="training text to write (dataset/movie_descriptions.txt)")
-    p.add_argument("--title-column", default="name", help="column with the title (Letterboxd: name; TMDB: title)")
-    p.add_argument("--text-column", default="description",
-                   help="column with the description (Letterboxd: description; TMDB: overview; Wikipedia: Plot)")
-    p.add_argument("--small", type=positive_int, help="also write the first N movies to <output>_small.txt")
-    p.add_argument("--small-output", type=Path, help="where --small writes (default <output stem>_small.txt)")
-    p.add_argument("--shuffle", action="store_true", help="shuffle the movies (with --seed)")
-    p.add_argument("--seed", type=int, default=7331, help="shuffle seed (7331, as the original)")
-    p.add_argument("--ascii", action="store_true", help="transliterate to ASCII with unidecode (the original did)")
-    p.add_argument("--template", help="build each record from named columns instead of a movie, e.g. "
-                                      "'{sentiment}：{review}' (the movie columns are then not used)")
-    p.add_argument("--record-end", default="END_OF_MOVIE", help="the line that ends every record (END_OF_MOVIE)")
-    p.add_argument("--value", action="append", default=[], metavar="COLUMN=RAW:TEXT",
-                   help="with --template: write TEXT where COLUMN holds RAW (repeatable), e.g. sentiment=1:好看")
-    return p
-
-
-def parse_values(specs: list[str]) -> dict[str, dict[str, str]]:
-    """--value sentiment=1:好看 --value sentiment=0:难看 -> {"sentiment": {"1": "好看", "0": "难看"}}"""
-    values: dict[str, dict[str, str]] = {}
-    for spec in specs:
-        column, _, mapping = spec.partition("=")
-        raw, _, text = mapping.partition(":")
-        if not column or not mapping or not _:
-            raise UserError(f"--value takes COLUMN=RAW:TEXT, got {spec!r}")
-        values.setdefault(column, {})[raw] = text
-    return values
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        config = ExtractConfig(input=args.input, output=args.output, title_column=args.title_column,
-                               text_column=args.text_column, small=args.small, small_output=args.small_output,
-                               shuffle=args.shuffle, seed=args.seed, ascii=args.ascii, template=args.template,
-                               record_end=args.record_end, values=parse_values(args.value))
-        summary = extract(config)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    print(f"{args.input} -> {args.output}: {summary}")
-    return 0
-
+from moviegpt.cli.extract import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

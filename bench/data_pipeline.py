@@ -29,8 +29,8 @@ def peak_rss_mb() -> float:
 def run_ours(path: Path, cache_dir: Path) -> dict:
     import torch
 
-    from moviegpt.data import TextDataset
-    from moviegpt.token_cache import encode_corpus
+    from moviegpt.data.dataset import TextDataset
+    from moviegpt.data.token_cache import encode_corpus
 
     start = time.perf_counter()
     corpus = encode_corpus([path], cache_dir)
@@ -67,7 +67,7 @@ def run_original(path: Path) -> dict:
 def run_import_only() -> dict:
     import torch  # noqa: F401
 
-    from moviegpt import data, token_cache  # noqa: F401
+    from moviegpt.data import dataset, token_cache  # noqa: F401
     return {"peak_rss_mb": peak_rss_mb()}
 
 

@@ -18,9 +18,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from moviegpt.decoding import DecodingConfig, decode  # noqa: E402
-from moviegpt.model import GPT, GPTConfig  # noqa: E402
-from moviegpt.presets import PRESETS  # noqa: E402
+from moviegpt.generation.search import DecodingConfig, decode  # noqa: E402
+from moviegpt.model.gpt import GPT, GPTConfig  # noqa: E402
+from moviegpt.training.presets import PRESETS  # noqa: E402
 
 VOCAB = 188  # the character vocabulary of ../shared/data/movies.txt
 

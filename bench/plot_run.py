@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from moviegpt.plotting import write_loss_plot  # noqa: E402
+from moviegpt.training.plotting import write_loss_plot  # noqa: E402
 
 
 def main() -> None:

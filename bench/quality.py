@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from moviegpt.cli import main as gpt_main  # noqa: E402
+from moviegpt.cli.arguments import main as gpt_main  # noqa: E402
 
 
 def run(data: Path, preset: str, minutes: float, extra: list[str], keep: Path | None) -> dict:

@@ -22,12 +22,12 @@ import torch
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
-from moviegpt.cli import main as gpt_main  # noqa: E402
-from moviegpt.decoding import DecodingConfig  # noqa: E402
+from moviegpt.checkpoint.format import load_checkpoint, model_from_checkpoint  # noqa: E402
+from moviegpt.cli.arguments import main as gpt_main  # noqa: E402
+from moviegpt.data.textfile import read_text  # noqa: E402
 from moviegpt.evaluation import evaluate_text  # noqa: E402
-from moviegpt.generation import generate  # noqa: E402
-from moviegpt.textfile import read_text  # noqa: E402
+from moviegpt.generation.generate import generate  # noqa: E402
+from moviegpt.generation.search import DecodingConfig  # noqa: E402
 
 
 def train(data: Path, kind: str, minutes: float, out_dir: Path, extra: list[str]) -> dict:

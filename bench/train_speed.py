@@ -21,12 +21,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from moviegpt.data import TextDataset  # noqa: E402
-from moviegpt.model import GPT, GPTConfig  # noqa: E402
-from moviegpt.presets import PRESETS  # noqa: E402
-from moviegpt.tokenizer import CharTokenizer  # noqa: E402
-from moviegpt.tracking import RunLogger  # noqa: E402
-from moviegpt.training import TrainConfig, Trainer  # noqa: E402
+from moviegpt.data.dataset import TextDataset  # noqa: E402
+from moviegpt.model.gpt import GPT, GPTConfig  # noqa: E402
+from moviegpt.tokenizer.char import CharTokenizer  # noqa: E402
+from moviegpt.training.presets import PRESETS  # noqa: E402
+from moviegpt.training.tracking import RunLogger  # noqa: E402
+from moviegpt.training.trainer import TrainConfig, Trainer  # noqa: E402
 
 VOCAB = 65
 SIZES = {  # name: (n_layer, n_head, n_embd, context, batch)
@@ -63,8 +63,8 @@ def tokens_per_second(size: tuple, dtype: torch.dtype, compile: bool, steps: int
     model = GPT(GPTConfig(vocab_size=VOCAB, context_length=context, n_embd=embd, n_head=heads, n_layer=layers,
                           dropout=0.0))
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(model, tokenizer, TextDataset.from_tokens(tokens, tokenizer),
-                          TrainConfig(batch_size=batch, compile=compile), torch.device("cpu"), dtype, Path(tmp),
+        trainer = Trainer(model, TextDataset.from_tokens(tokens, tokenizer),
+                          TrainConfig(batch_size=batch, compile=compile), torch.device("cpu"), dtype,
                           RunLogger(Path(tmp), "disabled", "bench", {}))
         for _ in range(3 if not compile else 4):  # warm-up (and compilation)
             trainer.train_step().item()

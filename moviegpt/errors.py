@@ -2,4 +2,18 @@
 
 
 class UserError(Exception):
-    """A problem with the user's input (file, flag, checkpoint, prompt), explained in one line."""
+    """A problem the user can fix (bad input, missing file); printed as `error: <message>`, exit code 2."""
+
+
+class ConfigError(UserError):
+    """A bad configuration value: `field` names the dataclass field, so the command line can name its flag."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field} {problem}")
+        self.field, self.problem = field, problem
+
+
+def check(ok: bool, field: str, problem: str) -> None:
+    """Raise ConfigError(field, problem) unless ok."""
+    if not ok:
+        raise ConfigError(field, problem)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .tokenizer import Tokenizer
+from moviegpt.tokenizer.base import Tokenizer
 
 
 @dataclass

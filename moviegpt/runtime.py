@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import torch
 
-from .errors import UserError
+from moviegpt.errors import UserError
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

@@ -1,39 +1,12 @@
 import functools
 import http.server
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
-
-TINY_TEXT = (
-    "The description of the movie named 'Paper Moon Harbor' is:\n"
-    "A lighthouse keeper finds a map folded inside a bottle and sails after it.\n"
-    "END_OF_MOVIE\n"
-    "The description of the movie named 'Tea for the Dragon' is:\n"
-    "An old dragon opens a tea house, and the village learns to trust him again.\n"
-    "END_OF_MOVIE\n"
-) * 6
-
-
-def gpt_env() -> dict[str, str]:
-    """The environment of a gpt.py subprocess: no wandb settings of the caller, the project importable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
-def run_gpt(*args: str, cwd: Path, timeout: float = 120, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """Run gpt.py in a subprocess with wandb off and no terminal on stdin."""
-    return subprocess.run(
-        [sys.executable, str(ROOT / "gpt.py"), *args], cwd=cwd, env=gpt_env(), input=stdin or "",
-        capture_output=True, text=True, timeout=timeout,
-    )
+from tests.helpers import TINY_TEXT, run_gpt
 
 
 @pytest.fixture(autouse=True, scope="session")

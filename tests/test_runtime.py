@@ -2,7 +2,12 @@ import pytest
 import torch
 
 from moviegpt.errors import UserError
-from moviegpt.runtime import bf16_supported, resolve_device, resolve_dtype, resolve_inference_dtype
+from moviegpt.runtime import (
+    bf16_supported,
+    resolve_device,
+    resolve_dtype,
+    resolve_inference_dtype,
+)
 
 CPU = torch.device("cpu")
 

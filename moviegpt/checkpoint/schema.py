@@ -1,0 +1,64 @@
+"""What a checkpoint holds, declared once: the keys, their meaning, and the version of the layout.
+
+Version 2 (this one) keeps what exact resume needs under one key, `trainer`; version 1 had those keys at the top
+level and is upgraded when loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from moviegpt.errors import UserError
+
+FORMAT = "moviegpt-checkpoint"
+VERSION = 2
+# Version 1 kept the trainer's state at the top level under these keys.
+V1_TRAINER_KEYS = ("optimizer", "scaler", "epoch", "epoch_completed", "step", "tokens_seen", "rng", "train_config",
+                   "metrics", "wandb_run_id", "best_val_loss")
+
+
+@dataclass
+class Checkpoint:
+    """A self-contained checkpoint: everything generation needs, and what resuming needs when `trainer` is set."""
+
+    model_config: dict[str, Any]  # the model's config (GPTConfig / BigramConfig as a dict, with "kind")
+    tokenizer: dict[str, Any]  # Tokenizer.to_dict()
+    model: dict[str, Any]  # the weights (state dict)
+    record_format: dict[str, str] | None = None  # RecordFormat of movie-format training text, else None
+    train_args: dict[str, Any] | None = None  # the run's settings by flag name (resume, --compare, --init_from)
+    trainer: dict[str, Any] | None = None  # Trainer.state_dict(): optimizer, step, RNGs... (exact resume)
+    converted_from: dict[str, str] | None = None  # set on checkpoints converted from the original MovieGPT
+
+    @property
+    def resumable(self) -> bool:
+        return self.trainer is not None
+
+    def to_payload(self) -> dict[str, Any]:
+        """The dict torch.save writes (tensors and plain data only, so weights_only loading works)."""
+        body = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        return {"format": FORMAT, "version": VERSION, **body}
+
+    @classmethod
+    def from_payload(cls, payload: object, path: str | Path) -> Checkpoint:
+        """Check a loaded dict and read it (upgrading version 1); anything else is a one-line UserError."""
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise UserError(f"not a MovieGPT checkpoint (made by another tool?): {path}")
+        version = payload.get("version")
+        if version == 1:
+            payload = upgrade_v1(payload)
+        elif version != VERSION:
+            raise UserError(f"checkpoint version {version} is not supported (expected {VERSION} or 1): {path}")
+        for key in ("model_config", "tokenizer", "model"):
+            if key not in payload:
+                raise UserError(f"checkpoint is missing '{key}': {path}")
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in payload.items() if k in names})
+
+
+def upgrade_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 -> 2: the trainer's keys move under `trainer`."""
+    trainer = {k: payload[k] for k in V1_TRAINER_KEYS if k in payload}
+    rest = {k: v for k, v in payload.items() if k not in V1_TRAINER_KEYS}
+    return {**rest, "version": VERSION, "trainer": trainer if "optimizer" in trainer else None}

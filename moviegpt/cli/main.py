@@ -1,0 +1,53 @@
+"""The dispatcher of gpt.py and simple_bigram.py: parse the flags, run the one command they ask for."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from moviegpt.cli.arguments import parse_args
+from moviegpt.cli.compare import compare_command
+from moviegpt.cli.convert import convert_command
+from moviegpt.cli.evaluate import evaluate_command
+from moviegpt.cli.generate import generate_command
+from moviegpt.cli.posters import poster_from_command
+from moviegpt.cli.serve import serve_command
+from moviegpt.cli.train import train_command
+from moviegpt.errors import UserError
+
+Command = Callable[[argparse.Namespace], None]
+# Flags that name a command of their own and need --checkpoint, with what the checkpoint is for.
+WITH_CHECKPOINT: tuple[tuple[str, Command, str], ...] = (
+    ("serve", serve_command, "the model to serve"),
+    ("convert", convert_command, "the checkpoint to convert"),
+    ("evaluate", evaluate_command, "the model to evaluate"),
+)
+
+
+def command_for(args: argparse.Namespace) -> Command:
+    """The one command the flags ask for."""
+    for flag, command, what in WITH_CHECKPOINT:
+        if getattr(args, flag):
+            if not args.checkpoint:
+                raise UserError(f"--{flag} needs --checkpoint ({what})")
+            return command
+    if args.poster_from:
+        return poster_from_command
+    if args.compare:
+        return compare_command
+    return generate_command if args.checkpoint else train_command
+
+
+def main(argv: list[str] | None = None, model: str = "gpt") -> int:
+    """gpt.py (model "gpt") and simple_bigram.py (model "bigram"): train, generate, evaluate, compare, serve."""
+    try:
+        args = parse_args(argv, model)
+        command_for(args)(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,1 @@
+"""Generation: GenerationConfig, generate() with stopping criteria and streamers, decoding strategies."""

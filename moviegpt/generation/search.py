@@ -1,0 +1,126 @@
+"""Decoding strategies over a KV-cached model: sampling or greedy (rows decoded together) and beam search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from moviegpt.generation.config import GenerationConfig
+from moviegpt.generation.sampling import apply_repetition_penalty, next_tokens
+from moviegpt.model import LanguageModel
+
+OnToken = Callable[[int, int], None]  # (row, token id)
+IsDone = Callable[[list[int]], bool]  # generated ids of one row -> has it reached a stop string?
+
+
+class IncrementalModel:
+    """A language model (GPT, or the bigram) fed one position at a time through its cache.
+
+    Past context_length (the learned positions) it re-encodes the last three quarters of the window into a fresh
+    cache and goes on, so a generation can be as long as wanted.
+    """
+
+    def __init__(self, model: LanguageModel, batch_size: int):
+        self.model = model.eval()
+        param = next(model.parameters())
+        self.device = param.device
+        self.cache = model.new_cache(batch_size, param.device, param.dtype)
+        self.history: torch.Tensor | None = None
+
+    @torch.inference_mode()
+    def start(self, ids: torch.Tensor) -> torch.Tensor:
+        """Feed the prompt ids (batch, time); returns next-token logits (batch, vocab) as float32."""
+        self.history = ids
+        window = ids[:, -self.model.config.context_length:]
+        self.cache.length = 0
+        return self.model(window, cache=self.cache)[0][:, -1].float()
+
+    @torch.inference_mode()
+    def advance(self, next_ids: torch.Tensor) -> torch.Tensor:
+        """Append one token per row (batch,); returns the next-token logits."""
+        self.history = torch.cat([self.history, next_ids[:, None]], dim=1)
+        context = self.model.config.context_length
+        if self.cache.length < context:
+            return self.model(next_ids[:, None], cache=self.cache)[0][:, -1].float()
+        keep = max(1, context - context // 4)
+        self.cache.length = 0
+        return self.model(self.history[:, -keep:], cache=self.cache)[0][:, -1].float()
+
+    def reorder(self, rows: torch.Tensor) -> None:
+        self.cache.reorder(rows)
+        self.history = self.history.index_select(0, rows)
+
+
+def sample(lm: IncrementalModel, prompt: list[int], config: GenerationConfig, is_done: IsDone,
+           on_token: OnToken) -> list[list[int]]:
+    """num_samples rows sampled (or greedy) together; each stops on its own at a stop string or max_new_tokens."""
+    rows = config.num_samples
+    generator = torch.Generator(device=lm.device).manual_seed(config.seed)
+    logits = lm.start(torch.tensor([prompt] * rows, device=lm.device))
+    generated: list[list[int]] = [[] for _ in range(rows)]
+    active = list(range(rows))
+    for _ in range(config.max_new_tokens):
+        tokens = next_tokens(logits / config.temperature, lm.history, config, generator)
+        for row in list(active):
+            token = int(tokens[row])
+            generated[row].append(token)
+            on_token(row, token)
+            if is_done(generated[row]):
+                active.remove(row)
+        if not active:
+            break
+        logits = lm.advance(tokens)
+    return generated
+
+
+def beam_search(lm: IncrementalModel, prompt: list[int], config: GenerationConfig, is_done: IsDone,
+                on_token: OnToken) -> list[list[int]]:
+    """Beam search on summed log-probabilities; hypotheses ranked by score / length ** length_penalty."""
+    beams = config.num_beams
+    logits = lm.start(torch.tensor([prompt] * beams, device=lm.device))
+    scores = torch.full((beams,), float("-inf"), device=lm.device)
+    scores[0] = 0.0  # all rows start identical: expand only the first
+    alive: list[list[int]] = [[] for _ in range(beams)]
+    finished: list[tuple[float, list[int]]] = []
+    for step in range(config.max_new_tokens):
+        logits = apply_repetition_penalty(logits, lm.history, config.repetition_penalty)
+        candidates = (scores[:, None] + logits.log_softmax(dim=-1)).flatten()
+        top_scores, top_ids = candidates.topk(min(2 * beams, candidates.numel()))
+        keep_rows, keep_tokens, keep_scores, keep_seqs = [], [], [], []
+        for score, flat in zip(top_scores.tolist(), top_ids.tolist()):
+            row, token = divmod(flat, logits.size(-1))
+            if score == float("-inf"):
+                break
+            seq = alive[row] + [token]
+            if is_done(seq):
+                finished.append((score / len(seq) ** config.length_penalty, seq))
+            else:
+                keep_rows.append(row), keep_tokens.append(token), keep_scores.append(score), keep_seqs.append(seq)
+            if len(keep_rows) == beams:
+                break
+        if len(finished) >= beams or not keep_rows or step == config.max_new_tokens - 1:
+            break
+        while len(keep_rows) < beams:  # pad with a dead copy so the batch keeps its size
+            keep_rows.append(keep_rows[0]), keep_tokens.append(keep_tokens[0])
+            keep_scores.append(float("-inf")), keep_seqs.append(keep_seqs[0])
+        lm.reorder(torch.tensor(keep_rows, device=lm.device))
+        scores = torch.tensor(keep_scores, device=lm.device)
+        alive = keep_seqs
+        logits = lm.advance(torch.tensor(keep_tokens, device=lm.device))
+    finished += [(s / max(len(q), 1) ** config.length_penalty, q)
+                 for s, q in zip(keep_scores, keep_seqs) if s != float("-inf")]
+    best = [seq for _, seq in sorted(finished, key=lambda item: -item[0])[: config.num_samples]]
+    for row, seq in enumerate(best):
+        for token in seq:
+            on_token(row, token)
+    return best
+
+
+def generate_ids(model: LanguageModel, prompt: list[int], config: GenerationConfig, is_done: IsDone | None = None,
+                 on_token: OnToken | None = None) -> list[list[int]]:
+    """Token ids in, token ids out: num_samples continuations of prompt by the configured strategy."""
+    rows = config.num_beams if config.strategy == "beam" else config.num_samples
+    search = beam_search if config.strategy == "beam" else sample
+    return search(IncrementalModel(model, rows), prompt, config, is_done or (lambda ids: False),
+                  on_token or (lambda row, token: None))

@@ -1,0 +1,62 @@
+"""The bigram baseline: the next character depends on the current one only (a vocabulary x vocabulary table)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+from moviegpt.errors import ConfigError
+
+
+@dataclass
+class BigramConfig:
+    vocab_size: int
+    context_length: int = 8  # only the length of training windows: the model itself looks one character back
+    kind: str = "bigram"
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "context_length"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ConfigError(name, f"must be a positive integer, got {value!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class PositionCounter:
+    """The bigram's stand-in for a KV cache: it has nothing to remember beyond how many positions it saw."""
+
+    def __init__(self) -> None:
+        self.length = 0
+
+    def reorder(self, rows: torch.Tensor) -> None:
+        pass
+
+
+class BigramLanguageModel(nn.Module):
+    def __init__(self, config: BigramConfig):
+        super().__init__()
+        self.config = config
+        self.table = nn.Embedding(config.vocab_size, config.vocab_size)  # row = current char, logits of the next
+        nn.init.normal_(self.table.weight, mean=0.0, std=0.02)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def new_cache(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> PositionCounter:
+        return PositionCounter()
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: PositionCounter | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits for every position (the same interface as GPT.forward)."""
+        logits = self.table(idx)
+        if cache is not None:
+            cache.length += idx.shape[1]
+        if targets is None:
+            return logits, None
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1))
+        return logits, loss

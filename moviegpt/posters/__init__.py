@@ -1,0 +1,1 @@
+"""Movie posters drawn from generated records: art, fitted text, fonts."""

@@ -1,0 +1,50 @@
+"""The movie-record format: one record is a title line, the plot on one line, and END_OF_MOVIE.
+
+    The description of the movie named '<Title>' is:
+    <plot>
+    END_OF_MOVIE
+
+Here are its template (RecordFormat, stored in checkpoints of models trained on it), its writer and its reader.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class RecordFormat:
+    """How one record of the training text looks; stored in checkpoints trained on movie-format text."""
+
+    prefix: str = "The description of the movie named '"
+    suffix: str = "' is:\n"
+    end: str = "END_OF_MOVIE"
+
+    def title_prompt(self, title: str) -> str:
+        return f"{self.prefix}{title}{self.suffix}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+RECORD_END = RecordFormat().end + "\n"
+
+
+@dataclass
+class Movie:
+    title: str
+    description: str
+
+
+def format_record(title: str, text: str, record_end: str = RecordFormat().end) -> str:
+    """One record of the training text (the writer)."""
+    return f"{RecordFormat().title_prompt(title)}{text}\n{record_end}\n"
+
+
+def parse_movies(text: str, record_format: RecordFormat | None = None) -> list[Movie]:
+    """Every `The description of the movie named '<title>' is:` record in text, up to END_OF_MOVIE (the reader)."""
+    fmt = record_format or RecordFormat()
+    pattern = re.compile(re.escape(fmt.prefix) + r"(.*?)" + re.escape(fmt.suffix) + r"(.*?)(?:" +
+                         re.escape(fmt.end) + r"|(?=" + re.escape(fmt.prefix) + r")|\Z)", re.S)
+    return [Movie(m.group(1).strip(), m.group(2).strip()) for m in pattern.finditer(text) if m.group(1).strip()]

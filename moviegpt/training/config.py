@@ -1,0 +1,45 @@
+"""TrainConfig: the settings of the training loop, checked once when it is built."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from moviegpt.errors import check
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 128
+    lr: float = 2.5e-4
+    epochs: int = 5
+    max_iters: int | None = None
+    max_minutes: float | None = None
+    eval_iters: int = 100
+    eval_interval: int | None = None  # None: four per epoch, but at least 4 * eval_iters steps apart
+    logging_steps: int = 50
+    warmup_iters: int | None = None  # None: 5% of the planned steps, at most 100
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    seed: int = 7331
+    keep_checkpoints: int = 3  # newest epoch checkpoints kept (plus best.pt and last.pt); 0 keeps all
+    checkpoint_every_minutes: float | None = None  # also save mid-epoch this often
+    checkpoint_every_steps: int | None = None  # also save mid-epoch every this many steps
+    grad_accum: int = 1  # micro-batches of batch_size per optimizer step
+    compile: bool = False  # torch.compile the model (falls back to eager with a warning)
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "epochs", "eval_iters", "logging_steps", "grad_accum"):
+            check(getattr(self, name) >= 1, name, f"must be >= 1, got {getattr(self, name)}")
+        for name in ("max_iters", "eval_interval", "warmup_iters", "checkpoint_every_steps"):
+            value = getattr(self, name)
+            check(value is None or value >= (0 if name == "warmup_iters" else 1), name, f"must be >= 1, got {value}")
+        for name in ("lr", "max_minutes", "checkpoint_every_minutes"):
+            value = getattr(self, name)
+            check(value is None or (math.isfinite(value) and value > 0), name, f"must be a finite number > 0, "
+                                                                                f"got {value}")
+        for name in ("min_lr_ratio", "weight_decay", "grad_clip"):
+            value = getattr(self, name)
+            check(math.isfinite(value) and value >= 0, name, f"must be a finite number >= 0, got {value}")
+        check(self.keep_checkpoints >= 0, "keep_checkpoints", f"must be >= 0, got {self.keep_checkpoints}")

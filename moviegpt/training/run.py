@@ -1,0 +1,212 @@
+"""A training run built as one typed object (data, tokenizer, model, training config, run folder), then trained."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from moviegpt.checkpoint import Checkpoint, model_from_checkpoint
+from moviegpt.data.corpus import Corpus, DataConfig, load_corpus
+from moviegpt.errors import UserError
+from moviegpt.model import GPT, BigramConfig, BigramLanguageModel, GPTConfig, LanguageModel
+from moviegpt.runtime import (
+    configure_backends,
+    resolve_device,
+    resolve_dtype,
+    seed_everything,
+)
+from moviegpt.training.config import TrainConfig
+from moviegpt.training.distributed import (
+    SINGLE,
+    DistContext,
+    broadcast_from_main,
+    main_first,
+)
+from moviegpt.training.run_folder import RunCheckpoints, prepare_run_folder
+from moviegpt.training.tracking import NullLogger, RunLogger, resolve_wandb_mode
+from moviegpt.training.trainer import Trainer, TrainResult
+
+
+@dataclass
+class ModelSettings:
+    """The model to build once the vocabulary is known: a GPT of these sizes, or the bigram baseline."""
+
+    kind: str = "gpt"
+    context_length: int = 256
+    n_embd: int = 768
+    n_head: int = 8
+    n_layer: int = 8
+    dropout: float = 0.3
+
+    def __post_init__(self) -> None:
+        self.config(vocab_size=1)  # refuse bad sizes now, before any file or folder is made
+
+    def config(self, vocab_size: int) -> GPTConfig | BigramConfig:
+        if self.kind == "bigram":
+            return BigramConfig(vocab_size=vocab_size, context_length=self.context_length)
+        return GPTConfig(vocab_size=vocab_size, context_length=self.context_length, n_embd=self.n_embd,
+                         n_head=self.n_head, n_layer=self.n_layer, dropout=self.dropout)
+
+    def build(self, vocab_size: int) -> LanguageModel:
+        config = self.config(vocab_size)
+        return BigramLanguageModel(config) if isinstance(config, BigramConfig) else GPT(config)
+
+
+@dataclass
+class Resume:
+    checkpoint: Checkpoint  # with trainer state
+    folder: Path | None  # the run folder to go on in; None (a downloaded checkpoint): a new run folder
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig
+    model: ModelSettings
+    train: TrainConfig
+    out_dir: str | None = None  # None: runs/<timestamp>
+    device: str = "auto"
+    dtype: str = "auto"
+    wandb_mode: str | None = None  # None: online with an API key, else offline
+    wandb_project: str = "moviegpt"
+    resume: Resume | None = None
+    run_args: dict[str, Any] = field(default_factory=dict)  # the settings by flag name, kept in checkpoints
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on Ctrl-C / SIGTERM after writing a checkpoint into out_dir."""
+
+    def __init__(self, out_dir: Path):
+        super().__init__(str(out_dir))
+        self.out_dir = out_dir
+
+
+@contextlib.contextmanager
+def stop_on_signals(request_stop: Callable[[], None]) -> Iterator[list[int]]:
+    """Ctrl-C / SIGTERM ask the trainer to stop after the current step (and checkpoint); a second Ctrl-C aborts.
+
+    Yields the list of signals received."""
+    received: list[int] = []
+
+    def handle(signum: int, frame: object) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        request_stop()
+        print("\nstopping after this step to write a checkpoint (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class TrainingRun:
+    """Everything a run trains with, built and checked; train() runs it."""
+
+    config: RunConfig
+    corpus: Corpus
+    model: LanguageModel
+    device: torch.device
+    dtype: torch.dtype
+    out_dir: Path
+    wandb_mode: str
+    context: DistContext = SINGLE
+
+    @property
+    def global_batch(self) -> int:
+        return self.config.train.batch_size * self.config.train.grad_accum * self.context.world_size
+
+    def train_args(self) -> dict[str, Any]:
+        """The run's settings as stored in its checkpoints (what --resume and --compare read back)."""
+        return {**self.config.run_args, "training_data": [str(f) for f in self.corpus.files],
+                "out_dir": str(self.out_dir), "world_size": self.context.world_size,
+                "global_batch_size": self.global_batch}
+
+    def describe(self) -> str:
+        train, processes = self.config.train, f" x {self.context.world_size} processes" if self.context.enabled else ""
+        return (f"training on {self.corpus.describe()} | {self.model.num_parameters():,} parameters | "
+                f"{self.device} {str(self.dtype).removeprefix('torch.')} | global batch {train.batch_size} x "
+                f"grad_accum {train.grad_accum}{processes} = {self.global_batch} sequences of "
+                f"{self.config.model.context_length} per step | run folder {self.out_dir}")
+
+    def trainer(self, logger: RunLogger | NullLogger) -> Trainer:
+        checkpoints = None
+        if self.context.is_main:
+            t = self.config.train
+            checkpoints = RunCheckpoints(self.out_dir, t.keep_checkpoints, t.checkpoint_every_minutes,
+                                         t.checkpoint_every_steps)
+        header = {"tokenizer": self.corpus.tokenizer.to_dict(), "train_args": self.train_args(),
+                  "record_format": self.corpus.record_format.to_dict() if self.corpus.record_format else None}
+        trainer = Trainer(self.model, self.corpus.dataset, self.config.train, self.device, self.dtype, logger,
+                          checkpoints, header, self.context)
+        if self.config.resume is not None:
+            trainer.load_state_dict(self.config.resume.checkpoint.trainer)
+        return trainer
+
+    def train(self) -> TrainResult:
+        """Train to the end (or to Ctrl-C / SIGTERM, which checkpoints and raises TrainingInterrupted)."""
+        print(self.describe(), flush=True)
+        resume = self.config.resume
+        logger = NullLogger()
+        if self.context.is_main:
+            logger = RunLogger(self.out_dir, self.wandb_mode, self.config.wandb_project,
+                               {**self.train_args(), "n_params": self.model.num_parameters(),
+                                "vocab_size": self.corpus.tokenizer.vocab_size},
+                               resume_id=resume.checkpoint.trainer.get("wandb_run_id") if resume else None)
+        try:
+            trainer = self.trainer(logger)
+            with stop_on_signals(trainer.request_stop) as received:
+                result = trainer.train()
+        finally:
+            logger.close()
+        print(f"done: {result.step} steps, val loss {result.val_loss:.4f}, checkpoint {result.checkpoint}", flush=True)
+        if received:
+            raise TrainingInterrupted(self.out_dir)
+        return result
+
+
+def check_global_batch(corpus: Corpus, config: RunConfig, context: DistContext) -> None:
+    """Under torchrun, refuse a global batch larger than the training split (every step would repeat data)."""
+    train_size, t = len(corpus.dataset.splits["train"]), config.train
+    global_batch, context_length = t.batch_size * t.grad_accum * context.world_size, config.model.context_length
+    if context.enabled and global_batch * context_length > train_size:
+        raise UserError(f"the global batch ({t.batch_size} x grad_accum {t.grad_accum} x {context.world_size} "
+                        f"processes = {global_batch} sequences of {context_length}) is larger than the training "
+                        f"split ({train_size:,} characters); lower --batch_size or the number of processes")
+
+
+def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: torch.device | None = None
+              ) -> TrainingRun:
+    """Load the data, check everything, then make the run folder and the model (fresh, or the resumed one)."""
+    with main_first(context):  # under torchrun one rank per machine downloads and encodes
+        corpus = load_corpus(config.data)
+    corpus.dataset.check_fits(config.model.context_length)
+    check_global_batch(corpus, config, context)
+    if config.resume is not None and config.resume.checkpoint.tokenizer != corpus.tokenizer.to_dict():
+        raise UserError("the training data changed since the checkpoint (its tokenizer differs); cannot resume")
+    device = rank_device or resolve_device(config.device)
+    configure_backends(device)
+    dtype = resolve_dtype(config.dtype, device)
+    wandb_mode = resolve_wandb_mode(config.wandb_mode)
+    out_dir = config.resume.folder if config.resume and config.resume.folder else None
+    if out_dir is None and context.is_main:
+        out_dir = prepare_run_folder(config.out_dir)
+    out_dir = Path(broadcast_from_main(str(out_dir), context))  # the same (timestamped) folder on every rank
+    seed_everything(config.train.seed)
+    if config.resume is not None:
+        model = model_from_checkpoint(config.resume.checkpoint)[0]
+    else:
+        model = config.model.build(corpus.tokenizer.vocab_size)
+    if context.enabled:
+        seed_everything(config.train.seed + context.rank)  # the same initial weights, but each rank its own dropout
+    return TrainingRun(config, corpus, model, device, dtype, out_dir, wandb_mode, context)

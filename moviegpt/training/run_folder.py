@@ -1,0 +1,66 @@
+"""The run folder: created safely, and where and when checkpoints go (epoch files, last.pt, best.pt, pruning)."""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime
+from pathlib import Path
+
+from moviegpt.checkpoint import Checkpoint, save_checkpoint
+from moviegpt.errors import UserError
+from moviegpt.files import atomic_alias, remove_stale_temporaries
+
+
+class RunCheckpoints:
+    """Writes epoch_NNN.pt (also as last.pt, and as best.pt when its validation loss is the lowest so far),
+    keeps the newest `keep` epoch files (0 keeps all) and says when a periodic mid-epoch save is due."""
+
+    def __init__(self, out_dir: Path, keep: int = 3, every_minutes: float | None = None,
+                 every_steps: int | None = None):
+        self.out_dir, self.keep = Path(out_dir), keep
+        self.every_minutes, self.every_steps = every_minutes, every_steps
+        self.best_val_loss = math.inf
+        self.last_save_time = time.perf_counter()
+        remove_stale_temporaries(self.out_dir)  # left by a run killed while saving
+
+    def due(self, step: int) -> bool:
+        """Whether a periodic save (--checkpoint_every_steps / --checkpoint_every_minutes) is due now."""
+        if self.every_steps and step % self.every_steps == 0:
+            return True
+        return bool(self.every_minutes) and time.perf_counter() - self.last_save_time >= 60 * self.every_minutes
+
+    def write(self, epoch: int, checkpoint: Checkpoint, val_loss: float | None) -> Path:
+        """Save this epoch's file; val_loss None (a save between evaluations) never becomes best.pt."""
+        path = self.out_dir / f"epoch_{epoch:03d}.pt"
+        improved = val_loss is not None and val_loss < self.best_val_loss
+        if improved:
+            self.best_val_loss = val_loss
+        if checkpoint.trainer is not None:
+            checkpoint.trainer["best_val_loss"] = self.best_val_loss
+        save_checkpoint(path, checkpoint)
+        atomic_alias(path, self.out_dir / "last.pt")
+        if improved:
+            atomic_alias(path, self.out_dir / "best.pt")
+        self.prune()
+        self.last_save_time = time.perf_counter()
+        return path
+
+    def prune(self) -> None:
+        if self.keep > 0:
+            for old in sorted(self.out_dir.glob("epoch_*.pt"))[: -self.keep]:
+                old.unlink(missing_ok=True)
+
+
+def prepare_run_folder(out_dir: str | None) -> Path:
+    """The run folder; one that already holds checkpoints is refused so none is overwritten."""
+    path = Path(out_dir) if out_dir else Path("runs") / datetime.now().strftime("%Y%m%d_%H%M%S")
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out_dir is a file, not a folder: {path}")
+    if path.is_dir() and any(path.glob("*.pt")):
+        raise UserError(f"--out_dir {path} already holds checkpoints; choose another folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create --out_dir {path}: {exc.strerror}") from None
+    return path

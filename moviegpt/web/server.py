@@ -1,0 +1,164 @@
+"""`gpt.py --checkpoint FILE --serve`: a local web page where a title becomes a streamed description and a poster.
+
+Python's own threading HTTP server and server-sent events: nothing to install, one thread per request (so several
+tabs generate at once, each with its own cache and random generator), bound to 127.0.0.1 unless --host says more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlparse
+
+import torch
+
+from moviegpt.errors import UserError
+from moviegpt.generation.config import GenerationConfig
+from moviegpt.generation.generate import generate
+from moviegpt.posters.render import make_posters
+from moviegpt.records import RecordFormat
+from moviegpt.tokenizer.base import Tokenizer
+from moviegpt.web.page import PAGE
+
+POSTER_NAME = re.compile(r"[a-z0-9-]+\.png")
+SendEvent = Callable[[str, object], None]
+
+
+class EventStreamer:
+    """Sends each piece of generated text as a `text` event."""
+
+    def __init__(self, send: SendEvent):
+        self.send = send
+
+    def put(self, row: int, text: str) -> None:
+        self.send("text", text)
+
+    def end(self, row: int) -> None:
+        pass
+
+
+@dataclass
+class WebGenerator:
+    """The loaded model and what every request shares; requests only read it."""
+
+    model: torch.nn.Module
+    tokenizer: Tokenizer
+    record_format: RecordFormat | None
+    defaults: GenerationConfig  # the server's settings (stop strings, the max length); requests vary sampling
+    posters_dir: Path
+    credit: Callable[[GenerationConfig], str]  # a poster's small print for the settings used
+    model_name: str
+
+    def config_for(self, params: dict[str, str]) -> GenerationConfig:
+        """The request's sampling settings, checked; a bad value is a UserError with a message for the page."""
+        limit = self.defaults.max_new_tokens
+        try:
+            top_k = int(params.get("top_k") or 0)
+            values = {"temperature": float(params.get("temperature") or self.defaults.temperature),
+                      "top_k": top_k or None, "top_p": float(params.get("top_p") or 1.0),
+                      "max_new_tokens": int(params.get("max_new_tokens") or limit),
+                      "seed": int(params["seed"]) if params.get("seed") else secrets.randbelow(2**31)}
+        except ValueError:
+            raise UserError("temperature, top-k, top-p and max length must be numbers") from None
+        if not 1 <= values["max_new_tokens"] <= limit:
+            raise UserError(f"max length must be between 1 and {limit} (this server's maximum)")
+        if values["top_p"] >= 1.0:
+            values["top_p"] = None
+        config = dataclasses.replace(self.defaults, strategy="sample", num_samples=1, **values)
+        return config
+
+    def run(self, params: dict[str, str], send: SendEvent) -> None:
+        """Generate for one request, sending `text` pieces, then `done` (with the poster's URL) or `failed`."""
+        try:
+            config = self.config_for(params)
+            title = params.get("title", "").strip()
+            fmt = self.record_format or RecordFormat()
+            prompt = fmt.title_prompt(title) if title else params.get("prompt", "") or fmt.prefix
+            self.tokenizer.encode(prompt)  # unknown characters: a message, before anything is sent
+            send("text", prompt)
+            (text,) = generate(self.model, self.tokenizer, prompt, config, EventStreamer(send))
+            posters = make_posters(prompt + text, self.record_format, self.credit(config), self.posters_dir)
+        except UserError as exc:
+            send("failed", str(exc))
+            return
+        poster = f"/posters/{quote(posters[0].name)}" if posters else None
+        send("done", {"text": prompt + text, "title": title, "poster": poster})
+
+
+def make_handler(generator: WebGenerator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # quiet: the terminal is for the user
+            pass
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path == "/":
+                page = PAGE.replace("__MODEL__", generator.model_name)
+                page = page.replace("__MAX__", str(generator.defaults.max_new_tokens))
+                self.reply(200, "text/html; charset=utf-8", page.encode())
+            elif url.path == "/generate":
+                self.stream({k: v[0] for k, v in parse_qs(url.query).items()})
+            elif url.path.startswith("/posters/") and POSTER_NAME.fullmatch(url.path.removeprefix("/posters/")):
+                path = generator.posters_dir / url.path.removeprefix("/posters/")
+                if path.is_file():
+                    self.reply(200, "image/png", path.read_bytes())
+                else:
+                    self.reply(404, "text/plain", b"no such poster")
+            else:
+                self.reply(404, "text/plain", b"not found")
+
+        def reply(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def stream(self, params: dict[str, str]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+
+            def send(event: str, data: object) -> None:
+                self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+                self.wfile.flush()
+
+            try:
+                generator.run(params, send)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the tab was closed: stop quietly
+
+    return Handler
+
+
+def start_server(generator: WebGenerator, host: str, port: int) -> ThreadingHTTPServer:
+    try:
+        server = ThreadingHTTPServer((host, port), make_handler(generator))
+    except OSError as exc:
+        raise UserError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    server.daemon_threads = True
+    return server
+
+
+def serve(generator: WebGenerator, host: str, port: int) -> None:
+    """Serve until Ctrl-C."""
+    server = start_server(generator, host, port)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {host}: anyone who can reach this machine on port {port} can generate text "
+              "and see the posters", flush=True)
+    print(f"MovieGPT is at http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

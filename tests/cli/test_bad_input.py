@@ -1,0 +1,89 @@
+"""The README's bad-input table, rows not covered elsewhere: one line on stderr, exit code 2, nothing lost."""
+
+import pytest
+
+from moviegpt.checkpoint import load_checkpoint
+from moviegpt.cli.main import main
+from tests.helpers import TINY_TEXT
+
+TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_iters", "2", "--prompt", "", "--max_new_tokens", "3"]
+
+
+def one_line_error(capsys, argv) -> str:
+    with pytest.raises(SystemExit) as exit_info:  # argparse exits itself; main returns 2 for the rest
+        raise SystemExit(main(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    return err
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
+    (tmp_path / "a_file").write_text("not a folder")
+    return tmp_path
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--bogus", "1"], "unrecognized arguments: --bogus"),
+    (["--keep_checkpoints", "-1"], "--keep_checkpoints: must be >= 0"),
+    (["--max_minutes", "0"], "--max_minutes: must be > 0.0"),
+    (["--checkpoint_every_steps", "0"], "--checkpoint_every_steps: must be >= 1"),
+    (["--dtype", "float8"], "--dtype: invalid choice"),
+    (["--out_dir", "a_file"], "--out_dir is a file, not a folder: a_file"),
+    (["--outputs_dir", "a_file"], "cannot create --outputs_dir a_file"),
+    (["--outputs_dir", "a_file/sub"], "cannot create --outputs_dir a_file/sub"),
+])
+def test_bad_training_flags(workdir, capsys, flags, message):
+    out_dir = [] if "--out_dir" in flags else ["--out_dir", "run"]
+    assert message in one_line_error(capsys, ["--training_data", "movies.txt", *TRAIN, *out_dir, *flags])
+    assert not list(workdir.glob("run/*.pt"))
+
+
+def test_unwritable_outputs_folder_is_reported_before_generating(workdir, capsys, tiny_checkpoint):
+    err = one_line_error(capsys, ["--checkpoint", str(tiny_checkpoint), "--outputs_dir", "a_file", "--prompt", ""])
+    assert "cannot create --outputs_dir a_file" in err
+    assert capsys.readouterr().out == ""  # nothing was generated first
+
+
+def test_title_with_characters_the_model_never_saw(workdir, capsys, tiny_checkpoint):
+    err = one_line_error(capsys, ["--checkpoint", str(tiny_checkpoint), "--title", "Zorro 2"])
+    assert "'Z'" in err and "'2'" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--resume", "nowhere"], "checkpoint not found: nowhere"),
+    (["--resume", "run", "--training_data", "other.txt"], "--training_data other.txt is not the data of the run"),
+    (["--resume", "run", "--sha256", "ab" * 32], "--sha256 checks one file, but run is a folder"),
+    (["--resume", "empty_run"], "no usable checkpoint in empty_run"),
+    (["--resume", "broken_run"], "no usable checkpoint in broken_run (checkpoint is truncated"),
+])
+def test_bad_resume(workdir, capsys, argv, message):
+    assert main(["--training_data", "movies.txt", *TRAIN, "--out_dir", "run"]) == 0
+    (workdir / "empty_run").mkdir()
+    (workdir / "broken_run").mkdir()
+    (workdir / "broken_run" / "epoch_001.pt").write_bytes((workdir / "run" / "last.pt").read_bytes()[:1000])
+    (workdir / "other.txt").write_text((workdir / "movies.txt").read_text()[::-1], encoding="utf-8")
+    capsys.readouterr()
+    assert message in one_line_error(capsys, argv)
+
+
+def test_resume_accepts_the_original_command_with_resume_added(workdir, capsys):
+    """`gpt.py --training_data FILE ... --resume RUN`, what most users type, goes on with the same data."""
+    assert main(["--training_data", "movies.txt", *TRAIN, "--out_dir", "run"]) == 0
+    assert main(["--training_data", "movies.txt", *TRAIN, "--resume", "run", "--max_iters", "4"]) == 0
+    assert "resuming from run" in capsys.readouterr().out
+    assert load_checkpoint(workdir / "run" / "last.pt").trainer["step"] == 4
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--evaluate", "movies.txt"], "--evaluate needs --checkpoint"),
+    (["--convert", "out.pt"], "--convert needs --checkpoint"),
+    (["--serve"], "--serve needs --checkpoint"),
+    (["--training_data", "movies.txt", "--tokenizer", "sentencepiece"], "--tokenizer: invalid choice"),
+    (["--poster_from", "missing.txt"], "--poster_from file not found: missing.txt"),
+])
+def test_commands_missing_what_they_need(workdir, capsys, argv, message):
+    assert message in one_line_error(capsys, argv)

@@ -1,0 +1,223 @@
+"""The command line end to end: training, generating, presets, and one-line errors with exit code 2."""
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from moviegpt.cli.arguments import build_parser, parse_args
+from moviegpt.cli.main import main
+from tests.helpers import ROOT, TINY_TEXT, gpt_env, run_gpt
+
+TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_new_tokens", "20"]
+
+
+def test_train_then_generate_end_to_end(tmp_path, tiny_text_file):
+    result = run_gpt("--training_data", str(tiny_text_file), *TRAIN, "--out_dir", "run",
+                     "--prompt", "The description", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "run").glob("*.pt")) == \
+        ["best.pt", "epoch_001.pt", "epoch_002.pt", "last.pt"]
+    events = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert events[-1]["epoch"] == 2 and "val_loss" in events[-1]
+    (after_training,) = (tmp_path / "outputs").glob("output_*.txt")
+    assert after_training.read_text(encoding="utf-8").startswith("The description")
+    assert "The description" in result.stdout
+
+    checkpoint = tmp_path / "run" / "epoch_002.pt"
+    outputs = []
+    for _ in range(2):
+        result = run_gpt("--checkpoint", str(checkpoint), "--prompt", "The ", "--max_new_tokens", "30",
+                         cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout.splitlines()[0])
+    assert outputs[0] == outputs[1] and outputs[0].startswith("The ") and len(outputs[0]) > 4
+    assert len(list((tmp_path / "outputs").glob("output_*.txt"))) == 3
+
+
+def test_checkpoint_is_self_contained(tmp_path, tiny_checkpoint):
+    state = torch.load(tiny_checkpoint, weights_only=True)
+    assert {"model_config", "tokenizer", "model", "trainer", "train_args"} <= state.keys()
+    assert {"optimizer", "epoch", "step", "rng"} <= state["trainer"].keys() and state["version"] == 2
+    assert state["train_args"]["n_embd"] == 32 and state["train_args"]["training_data"][0].endswith("movies.txt")
+    assert set(state["tokenizer"]["chars"]) == set(TINY_TEXT)
+
+
+def test_generation_without_the_training_file(tmp_path, tiny_checkpoint):
+    moved = tmp_path / "elsewhere.pt"
+    moved.write_bytes(tiny_checkpoint.read_bytes())
+    for f in tiny_checkpoint.parent.parent.glob("movies.txt"):
+        f.unlink()
+    result = run_gpt("--checkpoint", str(moved), "--prompt", "", "--no_stop", "--disable-typewriter", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (output,) = (tmp_path / "outputs").glob("output_*.txt")
+    text = output.read_text(encoding="utf-8")
+    prefix = "The description of the movie named '"  # an empty prompt starts a new record
+    assert text.startswith(prefix) and len(text) == len(prefix) + 500  # the default --max_new_tokens
+    assert f"saved to outputs/{output.name}" in result.stdout
+
+
+def one_line_error(capsys, argv, cwd, monkeypatch) -> str:
+    monkeypatch.chdir(cwd)
+    with pytest.raises(SystemExit) as exit_info:
+        raise SystemExit(main(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    return err
+
+
+@pytest.mark.parametrize("content, flags, message", [
+    (None, [], "not found"),
+    (b"", [], "empty"),
+    (b"short text\n", [], "too short"),
+    (b"\x00\x01\x02binary\x00" * 100, [], "binary"),
+    ("Am\xe9lie ".encode("latin-1") * 100, [], "not UTF-8"),
+    (TINY_TEXT.encode(), ["--n_embd", "30", "--n_head", "4"], "divisible"),
+    (TINY_TEXT.encode(), ["--dropout", "1.5"], "dropout"),
+    (TINY_TEXT.encode(), ["--batch_size", "0"], "--batch_size"),
+    (TINY_TEXT.encode(), ["--lr", "abc"], "--lr"),
+    (TINY_TEXT.encode(), ["--device", "tpu"], "--device"),
+    (TINY_TEXT.encode(), ["--temperature", "0"], "--temperature"),
+    (TINY_TEXT.encode(), ["--preset", "huge"], "--preset"),
+])
+def test_bad_training_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, content, flags, message):
+    data = tmp_path / "data.txt"
+    if content is not None:
+        data.write_bytes(content)
+    argv = ["--training_data", str(data), *TRAIN, "--out_dir", "run", *flags]
+    assert message in one_line_error(capsys, argv, tmp_path, monkeypatch)
+    assert not list(tmp_path.glob("run/*.pt"))
+
+
+def test_truncated_and_foreign_checkpoints_are_refused(tmp_path, capsys, monkeypatch, tiny_checkpoint):
+    data = tiny_checkpoint.read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 3])
+    (tmp_path / "notes.pt").write_text("these are my notes")
+    torch.save({"state_dict": {}}, tmp_path / "foreign.pt")
+    assert "truncated" in one_line_error(capsys, ["--checkpoint", "cut.pt"], tmp_path, monkeypatch)
+    assert "checkpoint" in one_line_error(capsys, ["--checkpoint", "notes.pt"], tmp_path, monkeypatch)
+    assert "another tool" in one_line_error(capsys, ["--checkpoint", "foreign.pt"], tmp_path, monkeypatch)
+    assert "not found" in one_line_error(capsys, ["--checkpoint", "nothing.pt"], tmp_path, monkeypatch)
+    assert "is a folder" in one_line_error(capsys, ["--checkpoint", str(tmp_path)], tmp_path, monkeypatch)
+
+
+def test_unknown_prompt_character_is_named(tmp_path, capsys, monkeypatch, tiny_checkpoint):
+    err = one_line_error(capsys, ["--checkpoint", str(tiny_checkpoint), "--prompt", "Zebra ☃"], tmp_path, monkeypatch)
+    assert "'☃'" in err and "'Z'" in err
+    assert not list((tmp_path / "outputs").glob("*"))  # no output file written
+
+
+def test_existing_checkpoints_are_never_overwritten(tmp_path, capsys, monkeypatch, tiny_text_file):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "epoch_001.pt").write_bytes(b"precious")
+    argv = ["--training_data", str(tiny_text_file), *TRAIN, "--out_dir", "run"]
+    assert "already holds checkpoints" in one_line_error(capsys, argv, tmp_path, monkeypatch)
+    assert (run / "epoch_001.pt").read_bytes() == b"precious"
+
+
+def test_errors_from_a_subprocess_have_no_traceback(tmp_path):
+    result = run_gpt("--training_data", "missing.txt", *TRAIN, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: training data not found: missing.txt"
+
+
+def test_preset_fills_sizes_and_explicit_flags_win():
+    args = parse_args(["--preset", "fast", "--n_embd", "64", "--n_head", "2"])
+    assert (args.n_embd, args.n_head, args.n_layer, args.context_length, args.batch_size) == (64, 2, 4, 64, 12)
+    original = parse_args([])
+    assert (original.batch_size, original.context_length, original.lr, original.n_embd, original.n_head,
+            original.n_layer, original.dropout, original.eval_iters, original.epochs) == \
+        (128, 256, 2.5e-4, 768, 8, 8, 0.3, 100, 5)
+    assert (original.max_new_tokens, original.seed, original.temperature, original.top_k,
+            original.logging_steps, original.device, original.checkpoint) == (500, 7331, 1.0, None, 50, "auto", None)
+    assert original.typewriter is True and parse_args(["--disable-typewriter"]).typewriter is False
+
+
+def test_help_explains_every_flag():
+    parser = build_parser()
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    text = parser.format_help()
+    for flag in ["--checkpoint", "--training_data", "--batch_size", "--context_length", "--eval_iters", "--lr",
+                 "--n_embd", "--n_head", "--n_layer", "--dropout", "--max_new_tokens", "--seed", "--device",
+                 "--temperature", "--top_k", "--logging_steps", "--epochs", "--disable-typewriter", "--max_iters",
+                 "--max_minutes", "--out_dir", "--prompt", "--preset", "--wandb"]:
+        assert re.search(rf"{flag}\b", text), flag
+
+
+def test_shipped_sample_is_used_when_no_data_is_given(tmp_path):
+    result = run_gpt("--preset", "tiny", "--max_iters", "2", "--wandb", "disabled", "--out_dir", "run",
+                     "--prompt", "The", "--max_new_tokens", "5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "dataset/movie_descriptions.txt not found" in result.stdout
+    state = torch.load(tmp_path / "run" / "epoch_001.pt", weights_only=True)
+    assert state["train_args"]["training_data"] == [str(ROOT / "dataset" / "sample_movie_descriptions.txt")]
+
+
+def test_wandb_offline_run_never_prompts(tmp_path, tiny_text_file):
+    result = run_gpt("--training_data", str(tiny_text_file), "--preset", "tiny", "--max_iters", "2",
+                     "--wandb", "offline", "--out_dir", "run", "--prompt", "", "--max_new_tokens", "3",
+                     cwd=tmp_path, timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))
+
+
+def test_wandb_online_without_a_key_is_refused(tmp_path, capsys, monkeypatch, tiny_text_file):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    argv = ["--training_data", str(tiny_text_file), "--preset", "tiny", "--wandb", "online"]
+    assert "API key" in one_line_error(capsys, argv, tmp_path, monkeypatch)
+
+
+def test_resume_a_run_folder_and_extend_it(tmp_path, tiny_text_file):
+    base = ["--training_data", str(tiny_text_file), "--preset", "tiny", "--wandb", "disabled",
+            "--prompt", "", "--max_new_tokens", "3"]
+    assert run_gpt(*base, "--out_dir", "run", "--max_iters", "3", cwd=tmp_path).returncode == 0
+    result = run_gpt("--resume", "run", "--max_iters", "6", "--wandb", "disabled", "--prompt", "",
+                     "--max_new_tokens", "3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "resuming from run/epoch_001.pt (step 3, epoch 1)" in result.stdout
+    state = torch.load(tmp_path / "run" / "epoch_001.pt", weights_only=True)
+    assert state["trainer"]["step"] == 6 and state["train_args"]["n_embd"] == 32
+
+
+def test_resume_refuses_a_conflicting_size_and_skips_a_damaged_checkpoint(tmp_path, capsys, monkeypatch,
+                                                                          tiny_text_file):
+    base = ["--training_data", str(tiny_text_file), "--preset", "tiny", "--wandb", "disabled",
+            "--prompt", "", "--max_new_tokens", "3", "--out_dir", "run", "--keep_checkpoints", "0"]
+    assert run_gpt(*base, cwd=tmp_path).returncode == 0  # two epochs: epoch_001.pt, epoch_002.pt
+    err = one_line_error(capsys, ["--resume", "run", "--n_embd", "64"], tmp_path, monkeypatch)
+    assert "--n_embd 64 conflicts with the run being resumed (32)" in err
+    (tmp_path / "run" / "epoch_002.pt").write_bytes(b"half a checkpoint")
+    result = run_gpt("--resume", "run", "--epochs", "3", "--wandb", "disabled", "--prompt", "",
+                     "--max_new_tokens", "3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "skipping a damaged checkpoint" in result.stdout and "resuming from run/epoch_001.pt" in result.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_after_a_step_with_a_checkpoint_and_the_resume_command(tmp_path, tiny_text_file, signum):
+    cmd = [sys.executable, str(ROOT / "gpt.py"), "--training_data", str(tiny_text_file), "--preset", "tiny",
+           "--epochs", "100000", "--logging_steps", "1", "--wandb", "disabled", "--out_dir", "run",
+           "--prompt", "", "--max_new_tokens", "3"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=gpt_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 3):
+        time.sleep(0.1)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted; to go on: python gpt.py --resume run" in out
+    checkpoint = sorted((tmp_path / "run").glob("epoch_*.pt"))[-1]
+    state = torch.load(checkpoint, weights_only=True)
+    events = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert state["trainer"]["step"] == events[-1]["step"] >= 3  # the last step taken is in the checkpoint

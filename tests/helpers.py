@@ -1,0 +1,52 @@
+"""What the tests share: paths, a tiny corpus, and the one way to run gpt.py in a subprocess."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+TINY_TEXT = (
+    "The description of the movie named 'Paper Moon Harbor' is:\n"
+    "A lighthouse keeper finds a map folded inside a bottle and sails after it.\n"
+    "END_OF_MOVIE\n"
+    "The description of the movie named 'Tea for the Dragon' is:\n"
+    "An old dragon opens a tea house, and the village learns to trust him again.\n"
+    "END_OF_MOVIE\n"
+) * 6
+
+
+def gpt_env() -> dict[str, str]:
+    """The environment of a gpt.py subprocess: no wandb settings of the caller, the project importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def gpt_command(*args: str, script: str = "gpt.py") -> list[str]:
+    """The command line of one of the project's scripts (gpt.py, simple_bigram.py, extractor.py)."""
+    return [sys.executable, str(ROOT / script), *args]
+
+
+def run_gpt(*args: str, cwd: Path, timeout: float = 120, stdin: str | None = None, script: str = "gpt.py",
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run gpt.py (or another script of ours) in a subprocess with wandb off and no terminal on stdin."""
+    return subprocess.run(gpt_command(*args, script=script), cwd=cwd, env=env or gpt_env(), input=stdin or "",
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_gpt(*args: str, cwd: Path, script: str = "gpt.py", env: dict[str, str] | None = None
+              ) -> subprocess.Popen:
+    """Start gpt.py in the background (to be signalled or killed), its output in pipes."""
+    return subprocess.Popen(gpt_command(*args, script=script), cwd=cwd, env=env or gpt_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def torchrun(*args: str, cwd: Path, nproc: int = 2, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run gpt.py under torchrun with nproc processes on the CPU (gloo), one thread each."""
+    env = {**gpt_env(), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+           *gpt_command(*args)[1:]]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

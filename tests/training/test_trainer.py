@@ -1,0 +1,305 @@
+import json
+import math
+
+import pytest
+import torch
+
+from moviegpt.checkpoint import load_checkpoint
+from moviegpt.data.dataset import TextDataset
+from moviegpt.errors import UserError
+from moviegpt.model.gpt import GPT, GPTConfig
+from moviegpt.tokenizer.char import CharTokenizer
+from moviegpt.training.run_folder import RunCheckpoints
+from moviegpt.training.tracking import RunLogger
+from moviegpt.training.trainer import (
+    TrainConfig,
+    Trainer,
+    learning_rate,
+    make_optimizer,
+)
+
+TEXT = "to be or not to be, that is the question. " * 40
+
+
+def make_trainer(tmp_path, text=TEXT, dtype=torch.float32, context_length=16, **overrides) -> Trainer:
+    torch.manual_seed(0)
+    tok = CharTokenizer.from_text(text)
+    data = TextDataset.from_text(text, tok)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=context_length, n_embd=32, n_head=2,
+                          n_layer=2, dropout=0.0))
+    config = TrainConfig(**{"batch_size": 8, "lr": 3e-3, "epochs": 1, "eval_iters": 2, "logging_steps": 5,
+                            **overrides})
+    logger = RunLogger(tmp_path, "disabled", "test", {})
+    checkpoints = RunCheckpoints(tmp_path, config.keep_checkpoints, config.checkpoint_every_minutes,
+                                 config.checkpoint_every_steps)
+    return Trainer(model, data, config, torch.device("cpu"), dtype, logger, checkpoints,
+                   {"tokenizer": tok.to_dict(), "train_args": {"name": "test"}})
+
+
+def read_events(tmp_path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_tiny_model_memorises_a_short_text(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=1, lr=1e-2, max_iters=500, eval_interval=1000, warmup_iters=10)
+    trainer.steps_per_epoch = trainer.total_steps = 500
+    result = trainer.train()
+    assert result.train_loss < 0.25, result  # from ~3.0 at init
+
+
+def test_schedule_warms_up_then_decays_to_the_floor():
+    config = TrainConfig(lr=1.0, min_lr_ratio=0.1)
+    assert learning_rate(config, step=0, progress=0.0, warmup=10) == pytest.approx(0.1)
+    assert learning_rate(config, step=9, progress=0.0, warmup=10) == pytest.approx(1.0)
+    assert learning_rate(config, step=50, progress=0.5, warmup=10) == pytest.approx(0.55)
+    assert learning_rate(config, step=100, progress=1.0, warmup=10) == pytest.approx(0.1)
+
+
+def test_weight_decay_only_on_matrices():
+    model = GPT(GPTConfig(vocab_size=10, context_length=8, n_embd=16, n_head=2, n_layer=1, dropout=0.0))
+    decayed, plain = make_optimizer(model, TrainConfig(), torch.device("cpu")).param_groups
+    assert decayed["weight_decay"] > 0 and plain["weight_decay"] == 0
+    assert all(p.dim() >= 2 for p in decayed["params"]) and all(p.dim() == 1 for p in plain["params"])
+    assert sum(p.numel() for g in (decayed, plain) for p in g["params"]) == model.num_parameters()
+
+
+def test_max_iters_stops_evaluates_and_checkpoints(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=3, max_iters=7)
+    assert trainer.steps_per_epoch == 11
+    result = trainer.train()
+    assert result.step == 7
+    state = load_checkpoint(result.checkpoint)
+    assert (state.trainer["step"], state.trainer["epoch"], state.trainer["epoch_completed"]) == (7, 1, False)
+    assert state.trainer["train_config"]["max_iters"] == 7
+    assert math.isclose(state.trainer["metrics"]["val_loss"], result.val_loss)
+    events = read_events(tmp_path)
+    assert events[-1]["step"] == 7 and "val_loss" in events[-1]
+
+
+def test_every_epoch_writes_a_checkpoint_and_old_ones_are_pruned(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=4, keep_checkpoints=2, max_iters=8)
+    trainer.steps_per_epoch = 2
+    trainer.train()
+    assert sorted(p.name for p in tmp_path.glob("epoch_*.pt")) == ["epoch_003.pt", "epoch_004.pt"]
+    assert load_checkpoint(tmp_path / "epoch_004.pt").trainer["epoch_completed"] is True
+
+
+def test_last_and_best_checkpoints(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=4, keep_checkpoints=1, lr=3e-2)  # a high rate: val loss goes up and down
+    trainer.steps_per_epoch = 3
+    trainer.train()
+    events = [e for e in read_events(tmp_path) if "val_loss" in e]
+    best_event = min(events, key=lambda e: e["val_loss"])
+    assert load_checkpoint(tmp_path / "last.pt").trainer["step"] == events[-1]["step"] == 12
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best.trainer["step"] == best_event["step"] and best.trainer["metrics"]["val_loss"] == best_event["val_loss"]
+    assert best.trainer["best_val_loss"] == best_event["val_loss"]
+    assert [p.name for p in tmp_path.glob("epoch_*.pt")] == ["epoch_004.pt"]
+
+
+def test_metrics_have_global_steps_and_all_fields(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=2, logging_steps=5)
+    trainer.train()
+    events = read_events(tmp_path)
+    train_events = [e for e in events if "train_loss" in e]
+    eval_events = [e for e in events if "val_loss" in e]
+    assert [e["step"] for e in train_events] == list(range(5, 23, 5))  # never restarts per epoch
+    for e in train_events:
+        assert {"epoch", "tokens_seen", "elapsed_s", "tokens_per_s", "lr"} <= e.keys()
+    assert eval_events[-1]["step"] == 22 and eval_events[-1]["epoch"] == 2
+    assert eval_events[-1]["val_perplexity"] == pytest.approx(math.exp(eval_events[-1]["val_loss"]))
+    assert train_events[-1]["tokens_seen"] == 20 * 8 * 16
+
+
+def test_time_budget_stops_training(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=1000, max_minutes=0.02)
+    result = trainer.train()
+    assert 0 < result.step < trainer.steps_per_epoch * 1000
+    assert trainer.elapsed() < 20
+
+
+def test_same_seed_same_weights(tmp_path):
+    a = make_trainer(tmp_path / "a", max_iters=4)
+    b = make_trainer(tmp_path / "b", max_iters=4)
+    a.train(), b.train()
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_bf16_autocast_trains_on_cpu(tmp_path):
+    trainer = make_trainer(tmp_path, dtype=torch.bfloat16, max_iters=30, warmup_iters=2)
+    first = trainer.evaluate()["train"]
+    result = trainer.train()
+    assert result.train_loss < first - 0.3
+    assert next(trainer.model.parameters()).dtype == torch.float32  # fp32 master weights
+
+
+class FixedBatches:
+    """A dataset stand-in that hands out consecutive rows of one fixed batch."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        self.x, self.y, self.next = x, y, 0
+
+    def steps_per_epoch(self, batch_size: int, context_length: int) -> int:
+        return 1
+
+    def get_batch(self, split, batch_size, context_length, generator, shard=(0, 1)):
+        rows = slice(self.next, self.next + batch_size)
+        self.next = (self.next + batch_size) % len(self.x)
+        return self.x[rows], self.y[rows]
+
+
+def gradients(tmp_path, batch_size: int, grad_accum: int) -> list[torch.Tensor]:
+    trainer = make_trainer(tmp_path, batch_size=batch_size, grad_accum=grad_accum)
+    data = torch.randint(0, trainer.model.config.vocab_size, (8, 17), generator=torch.Generator().manual_seed(1))
+    trainer.dataset = FixedBatches(data[:, :-1], data[:, 1:])
+    loss = trainer.accumulate_gradients()
+    return [loss] + [p.grad.clone() for p in trainer.model.parameters()]
+
+
+def test_two_accumulated_half_batches_give_the_full_batch_gradient(tmp_path):
+    full = gradients(tmp_path / "full", batch_size=8, grad_accum=1)
+    halves = gradients(tmp_path / "halves", batch_size=4, grad_accum=2)
+    for a, b in zip(full, halves):
+        assert torch.allclose(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_grad_accum_counts_tokens_and_shortens_the_epoch(tmp_path):
+    plain = make_trainer(tmp_path / "a", max_iters=2)
+    accum = make_trainer(tmp_path / "b", max_iters=2, grad_accum=2)
+    assert accum.steps_per_epoch == plain.steps_per_epoch // 2
+    plain.train(), accum.train()
+    assert accum.tokens_seen == 2 * plain.tokens_seen
+
+
+def test_compile_failure_falls_back_to_eager_with_a_warning(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler found")
+
+    monkeypatch.setattr(torch, "compile", lambda model: broken)
+    trainer = make_trainer(tmp_path, max_iters=3, compile=True)
+    with pytest.warns(UserWarning, match="--compile failed, training without it: no C\\+\\+ compiler found"):
+        result = trainer.train()
+    assert result.step == 3 and math.isfinite(result.val_loss)
+
+
+@pytest.mark.filterwarnings("error:--compile failed")  # really compiled, not the eager fallback
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_checkpoint_of_a_compiled_model_loads_uncompiled(tmp_path):
+    trainer = make_trainer(tmp_path, max_iters=2, compile=True, eval_iters=1)
+    result = trainer.train()
+    state = load_checkpoint(result.checkpoint)
+    assert not any(k.startswith("_orig_mod.") for k in state.model)
+    model = GPT(GPTConfig(**state.model_config))
+    model.load_state_dict(state.model)
+    idx = torch.randint(0, model.config.vocab_size, (1, 16))
+    assert torch.allclose(model.eval()(idx)[0], trainer.model.eval()(idx)[0])
+
+
+def test_interrupted_then_resumed_run_gives_bitwise_identical_weights(tmp_path):
+    """N steps in one run == N/2 steps, a checkpoint, a new process-like Trainer restored from it, N/2 more."""
+    settings = dict(epochs=3, dtype=torch.float32)
+    whole = make_trainer(tmp_path / "whole", **settings)
+    whole.train()
+
+    first = make_trainer(tmp_path / "first", **settings)
+    original_step = first.train_step
+
+    def step_then_stop():
+        loss = original_step()
+        if first.step == 15:  # mid-epoch (11 steps per epoch): the second half starts inside epoch 2
+            first.request_stop()
+        return loss
+
+    first.train_step = step_then_stop
+    checkpoint = first.train().checkpoint
+    state = load_checkpoint(checkpoint)
+    assert state.trainer["step"] == 15 and state.trainer["epoch_completed"] is False
+
+    torch.manual_seed(123)  # a fresh process would start from other RNG states
+    second = make_trainer(tmp_path / "second", **settings)
+    second.model.load_state_dict(state.model)
+    second.load_state_dict(state.trainer)
+    second.train()
+    assert second.step == whole.step == 33
+    for a, b in zip(whole.model.parameters(), second.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_resuming_a_finished_run_says_what_to_do(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=1)
+    state = load_checkpoint(trainer.train().checkpoint)
+    again = make_trainer(tmp_path / "again", epochs=1)
+    again.load_state_dict(state.trainer)
+    with pytest.raises(UserError, match="raise --epochs or --max_iters"):
+        again.train()
+
+
+def test_periodic_saves_mid_epoch_resume_exactly(tmp_path):
+    """--checkpoint_every_steps writes mid-epoch checkpoints that continue to the same weights as one run."""
+    whole = make_trainer(tmp_path / "whole", epochs=2)
+    whole.train()
+    periodic = make_trainer(tmp_path / "periodic", epochs=2, checkpoint_every_steps=4)
+    saved = []
+    original_write = periodic.checkpoints.write
+
+    def write_and_keep(epoch, state, val_loss):
+        path = original_write(epoch, state, val_loss)
+        saved.append((state.trainer["step"], state.trainer["epoch_completed"], val_loss))
+        if state.trainer["step"] == 8:
+            (tmp_path / "step8.pt").write_bytes(path.read_bytes())
+        return path
+
+    periodic.checkpoints.write = write_and_keep
+    periodic.train()
+    assert [s[:2] for s in saved] == [(4, False), (8, False), (11, True), (12, False), (16, False), (20, False),
+                                      (22, True)]
+    assert all(val is None for step, _, val in saved if step % 11)  # no evaluation, so never best.pt
+    resumed = make_trainer(tmp_path / "resumed", epochs=2)
+    state = load_checkpoint(tmp_path / "step8.pt")
+    resumed.model.load_state_dict(state.model)
+    resumed.load_state_dict(state.trainer)
+    resumed.train()
+    for a, b in zip(whole.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_timed_checkpoints_fall_due_after_the_interval(tmp_path, monkeypatch):
+    from moviegpt.training import run_folder as run_checkpoints
+
+    clock = [100.0]
+    monkeypatch.setattr(run_checkpoints.time, "perf_counter", lambda: clock[0])
+    checkpoints = run_checkpoints.RunCheckpoints(tmp_path, every_minutes=0.5)
+    assert not checkpoints.due(step=7)
+    clock[0] += 29.0
+    assert not checkpoints.due(step=8)
+    clock[0] += 1.0
+    assert checkpoints.due(step=9)
+
+
+def test_nan_weights_stop_training_and_are_never_saved(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=3, checkpoint_every_steps=1)
+    original_step = trainer.train_step
+
+    def step_then_poison():
+        loss = original_step()
+        if trainer.step == 15:
+            with torch.no_grad():
+                next(trainer.model.parameters()).fill_(float("nan"))
+        return loss
+
+    trainer.train_step = step_then_poison
+    with pytest.raises(UserError, match="training diverged: the weights are not finite at step 15"):
+        trainer.train()
+    last = load_checkpoint(tmp_path / "last.pt")
+    assert last.trainer["step"] == 14
+    assert all(torch.isfinite(t).all() for t in last.model.values())
+
+
+def test_nan_loss_stops_training_with_a_message(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=3, logging_steps=1)
+    original_step = trainer.train_step
+    trainer.train_step = lambda: original_step() * float("nan") if trainer.step >= 12 else original_step()
+    with pytest.raises(UserError, match="training diverged: loss is nan at step 13"):
+        trainer.train()
+    assert load_checkpoint(tmp_path / "last.pt").trainer["step"] == 11
