@@ -40,8 +40,13 @@ def run_ours(path: Path, cache_dir: Path) -> dict:
     start = time.perf_counter()
     for _ in range(100):
         dataset.get_batch("train", 128, 256, generator)
-    return {"encode_s": encode_s, "reused": corpus.reused, "batches_s": time.perf_counter() - start,
-            "tokens": len(corpus.tokens), "peak_rss_mb": peak_rss_mb()}
+    return {
+        "encode_s": encode_s,
+        "reused": corpus.reused,
+        "batches_s": time.perf_counter() - start,
+        "tokens": len(corpus.tokens),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def run_original(path: Path) -> dict:
@@ -59,22 +64,29 @@ def run_original(path: Path) -> dict:
     start = time.perf_counter()
     for _ in range(100):
         ix = torch.randint(len(train) - 256, (128,))
-        torch.stack([train[i:i + 257] for i in ix])
-    return {"encode_s": encode_s, "reused": False, "batches_s": time.perf_counter() - start,
-            "tokens": len(data), "peak_rss_mb": peak_rss_mb()}
+        torch.stack([train[i : i + 257] for i in ix])
+    return {
+        "encode_s": encode_s,
+        "reused": False,
+        "batches_s": time.perf_counter() - start,
+        "tokens": len(data),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def run_import_only() -> dict:
     import torch  # noqa: F401
 
     from moviegpt.data import dataset, token_cache  # noqa: F401
+
     return {"peak_rss_mb": peak_rss_mb()}
 
 
 def child(mode: str, path: str, cache_dir: str) -> dict:
     """Run one measurement in a fresh interpreter and return its JSON result."""
-    out = subprocess.run([sys.executable, __file__, "--child", mode, path, cache_dir],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, path, cache_dir], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -94,8 +106,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         mode, path, cache = args.child
-        result = {"ours": lambda: run_ours(Path(path), Path(cache)), "original": lambda: run_original(Path(path)),
-                  "import": run_import_only}[mode]()
+        result = {
+            "ours": lambda: run_ours(Path(path), Path(cache)),
+            "original": lambda: run_original(Path(path)),
+            "import": run_import_only,
+        }[mode]()
         print(json.dumps(result))
         return
     if not args.source.exists():

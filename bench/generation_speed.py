@@ -18,7 +18,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from moviegpt.generation.search import DecodingConfig, decode  # noqa: E402
+from moviegpt.generation.config import GenerationConfig  # noqa: E402
+from moviegpt.generation.search import generate_ids  # noqa: E402
 from moviegpt.model.gpt import GPT, GPTConfig  # noqa: E402
 from moviegpt.training.presets import PRESETS  # noqa: E402
 
@@ -29,14 +30,14 @@ VOCAB = 188  # the character vocabulary of ../shared/data/movies.txt
 def full_recompute(model: GPT, prompt: list[int], new_chars: int) -> list[int]:
     idx = torch.tensor([prompt])
     for _ in range(new_chars):
-        logits, _ = model(idx[:, -model.config.context_length:])
+        logits, _ = model(idx[:, -model.config.context_length :])
         idx = torch.cat([idx, logits[:, -1].argmax(dim=-1, keepdim=True)], dim=1)
-    return idx[0, len(prompt):].tolist()
+    return idx[0, len(prompt) :].tolist()
 
 
 def kv_cache(model: GPT, prompt: list[int], new_chars: int) -> list[int]:
-    config = DecodingConfig(decode="greedy", max_new_tokens=new_chars)
-    return decode(model, prompt, config, lambda ids: False, lambda row, token: None)[0]
+    config = GenerationConfig(strategy="greedy", max_new_tokens=new_chars)
+    return generate_ids(model, prompt, config)[0]
 
 
 def timed(fn, *args) -> tuple[float, list[int]]:
@@ -57,8 +58,16 @@ def main() -> None:
     for size in args.sizes:
         p = PRESETS[size]
         torch.manual_seed(0)
-        base = GPT(GPTConfig(vocab_size=VOCAB, context_length=p["context_length"], n_embd=p["n_embd"],
-                             n_head=p["n_head"], n_layer=p["n_layer"], dropout=p["dropout"])).eval()
+        base = GPT(
+            GPTConfig(
+                vocab_size=VOCAB,
+                context_length=p["context_length"],
+                n_embd=p["n_embd"],
+                n_head=p["n_head"],
+                n_layer=p["n_layer"],
+                dropout=p["dropout"],
+            )
+        ).eval()
         prompt = torch.randint(0, VOCAB, (16,)).tolist()
         for dtype in args.dtypes:
             model = base.to(getattr(torch, dtype))
@@ -69,8 +78,11 @@ def main() -> None:
             # Texts agree until the window first slides (both then condition on different windows).
             agree = min(args.new_chars, p["context_length"] - len(prompt))
             same = "yes" if kv_out[:agree] == full_out[:agree] else "no"
-            print(f"| {size} | {base.num_parameters() / 1e6:.1f}M | {dtype} | {args.new_chars / kv_s:,.0f} "
-                  f"| {args.new_chars / full_s:,.1f} | {full_s / kv_s:.1f}x | {same} (first {agree}) |", flush=True)
+            print(
+                f"| {size} | {base.num_parameters() / 1e6:.1f}M | {dtype} | {args.new_chars / kv_s:,.0f} "
+                f"| {args.new_chars / full_s:,.1f} | {full_s / kv_s:.1f}x | {same} (first {agree}) |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

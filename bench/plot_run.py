@@ -1,6 +1,6 @@
 """Draw a run folder's loss.png again (or elsewhere) from its metrics.jsonl, with the code training runs use.
 
-    python bench/plot_run.py RUN_DIR [OUT.png] [--title TITLE]
+python bench/plot_run.py RUN_DIR [OUT.png] [--title TITLE]
 """
 
 from __future__ import annotations

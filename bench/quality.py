@@ -15,23 +15,49 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from moviegpt.cli.arguments import main as gpt_main  # noqa: E402
+from moviegpt.cli.main import main as gpt_main  # noqa: E402
 
 
 def run(data: Path, preset: str, minutes: float, extra: list[str], keep: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = keep / data.stem if keep else Path(tmp) / "run"
-        code = gpt_main(["--training_data", str(data), "--preset", preset, "--max_minutes", str(minutes),
-                         "--epochs", "100000", "--wandb", "disabled", "--out_dir", str(out_dir),
-                         "--outputs_dir", str(Path(tmp) / "outputs"), "--prompt", "",
-                         "--max_new_tokens", "300", "--disable-typewriter", *extra])
+        code = gpt_main(
+            [
+                "--training_data",
+                str(data),
+                "--preset",
+                preset,
+                "--max_minutes",
+                str(minutes),
+                "--epochs",
+                "100000",
+                "--wandb",
+                "disabled",
+                "--out_dir",
+                str(out_dir),
+                "--outputs_dir",
+                str(Path(tmp) / "outputs"),
+                "--prompt",
+                "",
+                "--max_new_tokens",
+                "300",
+                "--disable-typewriter",
+                *extra,
+            ]
+        )
         if code != 0:
             raise SystemExit(code)
         events = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines()]
     final = [e for e in events if "val_loss" in e][-1]
-    return {"file": data.name, "preset": preset, "minutes": minutes, "steps": final["step"],
-            "tokens_per_s": round(final["tokens_seen"] / final["elapsed_s"]),
-            "val_loss": round(final["val_loss"], 4), "val_bpc": round(final["val_loss"] / math.log(2), 4)}
+    return {
+        "file": data.name,
+        "preset": preset,
+        "minutes": minutes,
+        "steps": final["step"],
+        "tokens_per_s": round(final["tokens_seen"] / final["elapsed_s"]),
+        "val_loss": round(final["val_loss"], 4),
+        "val_bpc": round(final["val_loss"] / math.log(2), 4),
+    }
 
 
 def main() -> None:
@@ -50,8 +76,10 @@ def main() -> None:
     print("\n| file | preset | minutes | steps | tokens/s | val loss | val bits/char |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['file']} | {r['preset']} | {r['minutes']:g} | {r['steps']} | {r['tokens_per_s']:,} "
-              f"| {r['val_loss']:.4f} | {r['val_bpc']:.4f} |")
+        print(
+            f"| {r['file']} | {r['preset']} | {r['minutes']:g} | {r['steps']} | {r['tokens_per_s']:,} "
+            f"| {r['val_loss']:.4f} | {r['val_bpc']:.4f} |"
+        )
 
 
 if __name__ == "__main__":

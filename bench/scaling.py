@@ -55,8 +55,12 @@ def main() -> None:
     parser.add_argument("--gpu_tflops", type=float, default=989.0, help="GPU bf16 dense peak (H100 SXM: 989)")
     parser.add_argument("--mfu", type=float, default=0.4, help="assumed model FLOPs utilisation on the GPU")
     parser.add_argument("--nvlink_gbs", type=float, default=360.0, help="all-reduce bus bandwidth inside a node")
-    parser.add_argument("--network_gbs", type=float, default=45.0,
-                        help="all-reduce bus bandwidth across nodes (400 Gb/s InfiniBand per GPU)")
+    parser.add_argument(
+        "--network_gbs",
+        type=float,
+        default=45.0,
+        help="all-reduce bus bandwidth across nodes (400 Gb/s InfiniBand per GPU)",
+    )
     parser.add_argument("--corpus_mb", type=float, default=300.0, help="corpus size (characters = tokens)")
     parser.add_argument("--epochs", type=int, default=50)
     args = parser.parse_args()
@@ -66,21 +70,30 @@ def main() -> None:
     bf16_peak = peak_matmul_flops(torch.bfloat16)
     grad_bytes = 4 * model.num_parameters()  # DDP all-reduces fp32 gradients
     gloo_seconds = measure_gloo_allreduce(model.num_parameters())
-    print(f"measured: {model.num_parameters() / 1e6:.2f}M parameters, {per_token / 1e6:.0f} MFLOP per token, "
-          f"{grad_bytes / 1e6:.0f} MB of gradients per step")
-    print(f"measured: this CPU, one process, bf16, batch 8: {rate:,.0f} tokens/s, "
-          f"MFU {per_token * rate / bf16_peak:.1%}")
-    print(f"measured: gloo all-reduce of the gradients, 2 processes on this CPU: {gloo_seconds * 1e3:.0f} ms "
-          f"(bus bandwidth {grad_bytes / gloo_seconds / 1e9:.2f} GB/s)\n")
+    print(
+        f"measured: {model.num_parameters() / 1e6:.2f}M parameters, {per_token / 1e6:.0f} MFLOP per token, "
+        f"{grad_bytes / 1e6:.0f} MB of gradients per step"
+    )
+    print(
+        f"measured: this CPU, one process, bf16, batch 8: {rate:,.0f} tokens/s, MFU {per_token * rate / bf16_peak:.1%}"
+    )
+    print(
+        f"measured: gloo all-reduce of the gradients, 2 processes on this CPU: {gloo_seconds * 1e3:.0f} ms "
+        f"(bus bandwidth {grad_bytes / gloo_seconds / 1e9:.2f} GB/s)\n"
+    )
 
     tokens_per_gpu_step = ORIGINAL_BATCH * ORIGINAL[3]
     compute = per_token * tokens_per_gpu_step / (args.gpu_tflops * 1e12 * args.mfu)
     total_tokens = args.epochs * 0.9 * args.corpus_mb * 1e6  # an epoch covers the 90% training split
-    print(f"estimated: per GPU {tokens_per_gpu_step:,} tokens a step (batch {ORIGINAL_BATCH} x {ORIGINAL[3]}), "
-          f"{compute * 1e3:.1f} ms of compute at {args.mfu:.0%} of {args.gpu_tflops:.0f} TFLOP/s; "
-          f"{args.epochs} epochs of {args.corpus_mb:.0f} MB = {total_tokens / 1e9:.1f}B tokens\n")
-    print("| GPUs | all-reduce per GPU per step | all-reduce time | step (no overlap .. full overlap) "
-          "| tokens/s | 50 epochs |")
+    print(
+        f"estimated: per GPU {tokens_per_gpu_step:,} tokens a step (batch {ORIGINAL_BATCH} x {ORIGINAL[3]}), "
+        f"{compute * 1e3:.1f} ms of compute at {args.mfu:.0%} of {args.gpu_tflops:.0f} TFLOP/s; "
+        f"{args.epochs} epochs of {args.corpus_mb:.0f} MB = {total_tokens / 1e9:.1f}B tokens\n"
+    )
+    print(
+        "| GPUs | all-reduce per GPU per step | all-reduce time | step (no overlap .. full overlap) "
+        "| tokens/s | 50 epochs |"
+    )
     print("|---|---|---|---|---|---|")
     for gpus in (1, 8, 64):
         volume = 2 * (gpus - 1) / gpus * grad_bytes
@@ -88,9 +101,11 @@ def main() -> None:
         comm = volume / (bandwidth * 1e9)
         slow, fast = compute + comm, max(compute, comm)
         tokens_slow, tokens_fast = gpus * tokens_per_gpu_step / slow, gpus * tokens_per_gpu_step / fast
-        print(f"| {gpus} | {volume / 1e6:.0f} MB | {comm * 1e3:.1f} ms | {slow * 1e3:.1f} .. {fast * 1e3:.1f} ms "
-              f"| {tokens_slow / 1e6:.2f}M .. {tokens_fast / 1e6:.2f}M | {total_tokens / tokens_slow / 60:.0f} .. "
-              f"{total_tokens / tokens_fast / 60:.0f} min |")
+        print(
+            f"| {gpus} | {volume / 1e6:.0f} MB | {comm * 1e3:.1f} ms | {slow * 1e3:.1f} .. {fast * 1e3:.1f} ms "
+            f"| {tokens_slow / 1e6:.2f}M .. {tokens_fast / 1e6:.2f}M | {total_tokens / tokens_slow / 60:.0f} .. "
+            f"{total_tokens / tokens_fast / 60:.0f} min |"
+        )
 
 
 if __name__ == "__main__":

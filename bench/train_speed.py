@@ -60,12 +60,18 @@ def tokens_per_second(size: tuple, dtype: torch.dtype, compile: bool, steps: int
     tokenizer = CharTokenizer(chr(32 + i) for i in range(VOCAB))
     tokens = np.random.default_rng(0).integers(0, VOCAB, 2_000_000).astype(np.uint8)
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=VOCAB, context_length=context, n_embd=embd, n_head=heads, n_layer=layers,
-                          dropout=0.0))
+    model = GPT(
+        GPTConfig(vocab_size=VOCAB, context_length=context, n_embd=embd, n_head=heads, n_layer=layers, dropout=0.0)
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(model, TextDataset.from_tokens(tokens, tokenizer),
-                          TrainConfig(batch_size=batch, compile=compile), torch.device("cpu"), dtype,
-                          RunLogger(Path(tmp), "disabled", "bench", {}))
+        trainer = Trainer(
+            model,
+            TextDataset.from_tokens(tokens, tokenizer),
+            TrainConfig(batch_size=batch, compile=compile),
+            torch.device("cpu"),
+            dtype,
+            RunLogger(Path(tmp), "disabled", "bench", {}),
+        )
         for _ in range(3 if not compile else 4):  # warm-up (and compilation)
             trainer.train_step().item()
         start = time.perf_counter()
@@ -93,18 +99,23 @@ def main() -> None:
     # The peak is measured after the models (the CPU is warm then, as during training) and is the best of two
     # rounds, so that a slow moment does not make utilisation look better than it is.
     peak = {dtype: max(peak_matmul_flops(dtype), peak_matmul_flops(dtype)) for dtype in (torch.float32, torch.bfloat16)}
-    print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads; measured matmul peak: "
-          f"fp32 {peak[torch.float32] / 1e9:.0f} GFLOP/s, bf16 {peak[torch.bfloat16] / 1e9:.0f} GFLOP/s\n")
-    print("| size | params | dtype | mode | tokens/s | vs fp32 eager | model GFLOP/s "
-          "| MFU (of the same dtype's peak) |")
+    print(
+        f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads; measured matmul peak: "
+        f"fp32 {peak[torch.float32] / 1e9:.0f} GFLOP/s, bf16 {peak[torch.bfloat16] / 1e9:.0f} GFLOP/s\n"
+    )
+    print(
+        "| size | params | dtype | mode | tokens/s | vs fp32 eager | model GFLOP/s | MFU (of the same dtype's peak) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     baseline = {}
     for name, model, dtype, compile, rate in rows:
         baseline.setdefault(name, rate)
         achieved = flops_per_token(model) * rate
-        print(f"| {name} | {model.num_parameters() / 1e6:.2f}M | {str(dtype).removeprefix('torch.')} "
-              f"| {'compile' if compile else 'eager'} | {rate:,.0f} | {rate / baseline[name]:.2f}x "
-              f"| {achieved / 1e9:.0f} | {achieved / peak[dtype]:.1%} |")
+        print(
+            f"| {name} | {model.num_parameters() / 1e6:.2f}M | {str(dtype).removeprefix('torch.')} "
+            f"| {'compile' if compile else 'eager'} | {rate:,.0f} | {rate / baseline[name]:.2f}x "
+            f"| {achieved / 1e9:.0f} | {achieved / peak[dtype]:.1%} |"
+        )
 
 
 if __name__ == "__main__":

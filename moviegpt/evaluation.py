@@ -35,8 +35,10 @@ class EvalResult:
     def summary(self) -> str:
         unknown = f" ({self.unknown:,} unknown to the model: left out or <unk>)" if self.unknown else ""
         tokens = f" in {self.tokens:,} tokens" if self.tokens != self.characters else ""
-        return (f"loss {self.loss:.4f} per token | {self.bits_per_character:.4f} bits per character | "
-                f"perplexity {self.perplexity:.3f} | {self.characters:,} characters scored{tokens}{unknown}")
+        return (
+            f"loss {self.loss:.4f} per token | {self.bits_per_character:.4f} bits per character | "
+            f"perplexity {self.perplexity:.3f} | {self.characters:,} characters scored{tokens}{unknown}"
+        )
 
 
 def scoring_windows(length: int, context: int, stride: int) -> list[tuple[int, int, int]]:
@@ -52,39 +54,44 @@ def scoring_windows(length: int, context: int, stride: int) -> list[tuple[int, i
 
 
 @torch.inference_mode()
-def sliding_window_loss(model: nn.Module, ids: np.ndarray, stride: int, device: torch.device,
-                        batch_size: int = 32) -> tuple[float, int]:
+def sliding_window_loss(
+    model: nn.Module, ids: np.ndarray, stride: int, device: torch.device, batch_size: int = 32
+) -> tuple[float, int]:
     """Total negative log-likelihood (nats) of ids[1:] given what precedes each, and how many were scored."""
     context = model.config.context_length
     windows = scoring_windows(len(ids), context, min(stride, context))
     total, count = 0.0, 0
     for first in range(0, len(windows), batch_size):
-        group = windows[first:first + batch_size]
+        group = windows[first : first + batch_size]
         width = max(end - begin for begin, end, _ in group)
         x = torch.zeros(len(group), width, dtype=torch.long)
         y = torch.full((len(group), width), -100, dtype=torch.long)  # -100: not scored
         for row, (begin, end, scored_from) in enumerate(group):
-            x[row, :end - begin] = torch.from_numpy(ids[begin:end].astype(np.int64))
+            x[row, : end - begin] = torch.from_numpy(ids[begin:end].astype(np.int64))
             keep = slice(scored_from - begin, end - begin)
-            y[row, keep] = torch.from_numpy(ids[scored_from + 1:end + 1].astype(np.int64))
+            y[row, keep] = torch.from_numpy(ids[scored_from + 1 : end + 1].astype(np.int64))
         logits = model(x.to(device))[0].float()
-        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.to(device).reshape(-1), reduction="sum",
-                              ignore_index=-100)
+        nll = F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)), y.to(device).reshape(-1), reduction="sum", ignore_index=-100
+        )
         total += nll.item()
         count += int((y != -100).sum())
     return total, count
 
 
-def evaluate_ids(model: nn.Module, tokenizer: Tokenizer, ids: np.ndarray, stride: int | None,
-                 device: torch.device, unknown: int = 0) -> EvalResult:
+def evaluate_ids(
+    model: nn.Module, tokenizer: Tokenizer, ids: np.ndarray, stride: int | None, device: torch.device, unknown: int = 0
+) -> EvalResult:
     """Mean loss over ids with the given stride (default: half the model's context)."""
     stride = stride or max(1, model.config.context_length // 2)
     total, count = sliding_window_loss(model, ids, stride, device)
-    return EvalResult(loss=total / max(count, 1), tokens=count, characters=len(tokenizer.decode(ids[1:])),
-                      unknown=unknown)
+    return EvalResult(
+        loss=total / max(count, 1), tokens=count, characters=len(tokenizer.decode(ids[1:])), unknown=unknown
+    )
 
 
-def evaluate_text(model: nn.Module, tokenizer: Tokenizer, text: str, stride: int | None,
-                  device: torch.device) -> EvalResult:
+def evaluate_text(
+    model: nn.Module, tokenizer: Tokenizer, text: str, stride: int | None, device: torch.device
+) -> EvalResult:
     ids, unknown = tokenizer.encode_known(text)
     return evaluate_ids(model, tokenizer, ids, stride, device, unknown)

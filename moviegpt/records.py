@@ -45,6 +45,15 @@ def format_record(title: str, text: str, record_end: str = RecordFormat().end) -
 def parse_movies(text: str, record_format: RecordFormat | None = None) -> list[Movie]:
     """Every `The description of the movie named '<title>' is:` record in text, up to END_OF_MOVIE (the reader)."""
     fmt = record_format or RecordFormat()
-    pattern = re.compile(re.escape(fmt.prefix) + r"(.*?)" + re.escape(fmt.suffix) + r"(.*?)(?:" +
-                         re.escape(fmt.end) + r"|(?=" + re.escape(fmt.prefix) + r")|\Z)", re.S)
+    pattern = re.compile(
+        re.escape(fmt.prefix)
+        + r"(.*?)"
+        + re.escape(fmt.suffix)
+        + r"(.*?)(?:"
+        + re.escape(fmt.end)
+        + r"|(?="
+        + re.escape(fmt.prefix)
+        + r")|\Z)",
+        re.S,
+    )
     return [Movie(m.group(1).strip(), m.group(2).strip()) for m in pattern.finditer(text) if m.group(1).strip()]

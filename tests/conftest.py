@@ -28,8 +28,23 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("tiny_run")
     data = work / "movies.txt"
     data.write_text(TINY_TEXT, encoding="utf-8")
-    result = run_gpt("--training_data", str(data), "--preset", "tiny", "--max_iters", "3", "--wandb", "disabled",
-                     "--out_dir", str(work / "run"), "--prompt", "", "--max_new_tokens", "5", cwd=work)
+    result = run_gpt(
+        "--training_data",
+        str(data),
+        "--preset",
+        "tiny",
+        "--max_iters",
+        "3",
+        "--wandb",
+        "disabled",
+        "--out_dir",
+        str(work / "run"),
+        "--prompt",
+        "",
+        "--max_new_tokens",
+        "5",
+        cwd=work,
+    )
     assert result.returncode == 0, result.stderr
     (checkpoint,) = (work / "run").glob("epoch_*.pt")
     return checkpoint

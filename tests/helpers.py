@@ -30,23 +30,47 @@ def gpt_command(*args: str, script: str = "gpt.py") -> list[str]:
     return [sys.executable, str(ROOT / script), *args]
 
 
-def run_gpt(*args: str, cwd: Path, timeout: float = 120, stdin: str | None = None, script: str = "gpt.py",
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_gpt(
+    *args: str,
+    cwd: Path,
+    timeout: float = 120,
+    stdin: str | None = None,
+    script: str = "gpt.py",
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """Run gpt.py (or another script of ours) in a subprocess with wandb off and no terminal on stdin."""
-    return subprocess.run(gpt_command(*args, script=script), cwd=cwd, env=env or gpt_env(), input=stdin or "",
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        gpt_command(*args, script=script),
+        cwd=cwd,
+        env=env or gpt_env(),
+        input=stdin or "",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
-def start_gpt(*args: str, cwd: Path, script: str = "gpt.py", env: dict[str, str] | None = None
-              ) -> subprocess.Popen:
+def start_gpt(*args: str, cwd: Path, script: str = "gpt.py", env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start gpt.py in the background (to be signalled or killed), its output in pipes."""
-    return subprocess.Popen(gpt_command(*args, script=script), cwd=cwd, env=env or gpt_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        gpt_command(*args, script=script),
+        cwd=cwd,
+        env=env or gpt_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def torchrun(*args: str, cwd: Path, nproc: int = 2, timeout: float = 180) -> subprocess.CompletedProcess:
     """Run gpt.py under torchrun with nproc processes on the CPU (gloo), one thread each."""
     env = {**gpt_env(), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           *gpt_command(*args)[1:]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        *gpt_command(*args)[1:],
+    ]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

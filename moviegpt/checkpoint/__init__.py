@@ -9,5 +9,11 @@ from moviegpt.checkpoint.storage import (
     save_checkpoint,
 )
 
-__all__ = ["Checkpoint", "load_checkpoint", "model_from_checkpoint", "newest_good_checkpoint", "record_format_of",
-           "save_checkpoint"]
+__all__ = [
+    "Checkpoint",
+    "load_checkpoint",
+    "model_from_checkpoint",
+    "newest_good_checkpoint",
+    "record_format_of",
+    "save_checkpoint",
+]

@@ -15,8 +15,19 @@ from moviegpt.errors import UserError
 FORMAT = "moviegpt-checkpoint"
 VERSION = 2
 # Version 1 kept the trainer's state at the top level under these keys.
-V1_TRAINER_KEYS = ("optimizer", "scaler", "epoch", "epoch_completed", "step", "tokens_seen", "rng", "train_config",
-                   "metrics", "wandb_run_id", "best_val_loss")
+V1_TRAINER_KEYS = (
+    "optimizer",
+    "scaler",
+    "epoch",
+    "epoch_completed",
+    "step",
+    "tokens_seen",
+    "rng",
+    "train_config",
+    "metrics",
+    "wandb_run_id",
+    "best_val_loss",
+)
 
 
 @dataclass

@@ -51,12 +51,12 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
         error = recorder.error if recorder is not None and recorder.error is not None else exc
         if not isinstance(error, OSError):
             raise
-        raise UserError(f"cannot write checkpoint {path}: {error.strerror or error} "
-                        "(the previous checkpoints are intact)") from None
+        raise UserError(
+            f"cannot write checkpoint {path}: {error.strerror or error} (the previous checkpoints are intact)"
+        ) from None
 
 
-def load_checkpoint(path: str | Path, original_text: str | Path | None = None, resumable: bool = False
-                    ) -> Checkpoint:
+def load_checkpoint(path: str | Path, original_text: str | Path | None = None, resumable: bool = False) -> Checkpoint:
     """Load and check a MovieGPT checkpoint; anything else is refused with a one-line reason.
 
     A state dict saved by the original MovieGPT is converted, given the text it was trained on (its vocabulary);
@@ -76,8 +76,10 @@ def load_checkpoint(path: str | Path, original_text: str | Path | None = None, r
         raise UserError(f"checkpoint is truncated or not a PyTorch file: {path}") from None
     if is_original_layout(payload):
         if resumable:
-            raise UserError(f"{path} is a checkpoint of the original MovieGPT: it holds no training state to resume; "
-                            "generate from it, or --convert it and train a new run")
+            raise UserError(
+                f"{path} is a checkpoint of the original MovieGPT: it holds no training state to resume; "
+                "generate from it, or --convert it and train a new run"
+            )
         return Checkpoint(**convert_original(payload, original_text, str(path)))
     checkpoint = Checkpoint.from_payload(payload, path)
     if resumable and not checkpoint.resumable:

@@ -30,11 +30,25 @@ def bigram_and_corpus(args: argparse.Namespace, data: DataConfig) -> tuple[Langu
     """The bigram to compare (--checkpoint's, else one trained now on the GPT's data) and that data."""
     if not args.checkpoint:
         print(f"training the bigram on the GPT's data: {', '.join(data.sources)}", flush=True)
-        run_args = {**{k: v for k, v in vars(args).items() if k != "explicit"}, "tokenizer": data.tokenizer.kind,
-                    "vocab_size": data.tokenizer.vocab_size, "min_freq": data.tokenizer.min_freq}
-        run = build_run(RunConfig(data, model_settings(args), train_config(args), out_dir=args.out_dir,
-                                  device=args.device, dtype=args.dtype, wandb_mode=args.wandb,
-                                  wandb_project=args.wandb_project, run_args=run_args))
+        run_args = {
+            **{k: v for k, v in vars(args).items() if k != "explicit"},
+            "tokenizer": data.tokenizer.kind,
+            "vocab_size": data.tokenizer.vocab_size,
+            "min_freq": data.tokenizer.min_freq,
+        }
+        run = build_run(
+            RunConfig(
+                data,
+                model_settings(args),
+                train_config(args),
+                out_dir=args.out_dir,
+                device=args.device,
+                dtype=args.dtype,
+                wandb_mode=args.wandb,
+                wandb_project=args.wandb_project,
+                run_args=run_args,
+            )
+        )
         run.train()
         return run.model, run.corpus
     model, _ = model_from_checkpoint(load_checkpoint(local_checkpoint(args.checkpoint, args)))
@@ -66,17 +80,22 @@ def compare_command(args: argparse.Namespace) -> None:
     print_comparison(rows, args, len(val))
 
 
-def print_comparison(rows: list[tuple[str, LanguageModel, EvalResult]], args: argparse.Namespace,
-                     val_chars: int) -> None:
+def print_comparison(
+    rows: list[tuple[str, LanguageModel, EvalResult]], args: argparse.Namespace, val_chars: int
+) -> None:
     if args.json:
-        print(json.dumps({name: {"parameters": model.num_parameters(), **result.to_dict()}
-                          for name, model, result in rows}), flush=True)
+        print(
+            json.dumps(
+                {name: {"parameters": model.num_parameters(), **result.to_dict()} for name, model, result in rows}
+            ),
+            flush=True,
+        )
         return
     print(f"\nvalidation split of the GPT's data ({val_chars:,} characters), exact sliding-window loss:\n")
     print("| model | parameters | context | val loss | bits per character | perplexity |")
     print("|---|---|---|---|---|---|")
     for name, model, result in rows:
-        print(f"| {name} | {model.num_parameters():,} | {model.config.context_length} | {result.loss:.4f} "
-              f"| {result.bits_per_character:.4f} | {result.perplexity:.3f} |")
-
-
+        print(
+            f"| {name} | {model.num_parameters():,} | {model.config.context_length} | {result.loss:.4f} "
+            f"| {result.bits_per_character:.4f} | {result.perplexity:.3f} |"
+        )

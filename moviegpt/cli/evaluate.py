@@ -18,7 +18,8 @@ def evaluate_command(args: argparse.Namespace) -> None:
     if result.tokens == 0:
         raise UserError(f"nothing to evaluate: {args.evaluate} has fewer than two characters the model knows")
     if args.json:
-        print(json.dumps({"checkpoint": str(args.checkpoint), "file": str(args.evaluate), **result.to_dict()}),
-              flush=True)
+        print(
+            json.dumps({"checkpoint": str(args.checkpoint), "file": str(args.evaluate), **result.to_dict()}), flush=True
+        )
     else:
         print(result.summary(), flush=True)

@@ -16,21 +16,36 @@ DESCRIPTION = "Turn Letterboxd's movies.csv (or another catalogue CSV) into Movi
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="extractor.py", description=DESCRIPTION)
     p.add_argument("--input", type=Path, default=Path("movies.csv"), help="catalogue CSV to read (movies.csv)")
-    p.add_argument("--output", type=Path, default=Path("dataset/movie_descriptions.txt"),
-                   help="training text to write (dataset/movie_descriptions.txt)")
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=Path("dataset/movie_descriptions.txt"),
+        help="training text to write (dataset/movie_descriptions.txt)",
+    )
     p.add_argument("--title-column", default="name", help="column with the title (Letterboxd: name; TMDB: title)")
-    p.add_argument("--text-column", default="description",
-                   help="column with the description (Letterboxd: description; TMDB: overview; Wikipedia: Plot)")
+    p.add_argument(
+        "--text-column",
+        default="description",
+        help="column with the description (Letterboxd: description; TMDB: overview; Wikipedia: Plot)",
+    )
     p.add_argument("--small", type=positive_int, help="also write the first N movies to <output>_small.txt")
     p.add_argument("--small-output", type=Path, help="where --small writes (default <output stem>_small.txt)")
     p.add_argument("--shuffle", action="store_true", help="shuffle the movies (with --seed)")
     p.add_argument("--seed", type=int, default=7331, help="shuffle seed (7331, as the original)")
     p.add_argument("--ascii", action="store_true", help="transliterate to ASCII with unidecode (the original did)")
-    p.add_argument("--template", help="build each record from named columns instead of a movie, e.g. "
-                                      "'{sentiment}：{review}' (the movie columns are then not used)")
+    p.add_argument(
+        "--template",
+        help="build each record from named columns instead of a movie, e.g. "
+        "'{sentiment}：{review}' (the movie columns are then not used)",
+    )
     p.add_argument("--record-end", default="END_OF_MOVIE", help="the line that ends every record (END_OF_MOVIE)")
-    p.add_argument("--value", action="append", default=[], metavar="COLUMN=RAW:TEXT",
-                   help="with --template: write TEXT where COLUMN holds RAW (repeatable), e.g. sentiment=1:好看")
+    p.add_argument(
+        "--value",
+        action="append",
+        default=[],
+        metavar="COLUMN=RAW:TEXT",
+        help="with --template: write TEXT where COLUMN holds RAW (repeatable), e.g. sentiment=1:好看",
+    )
     return p
 
 
@@ -49,10 +64,20 @@ def parse_values(specs: list[str]) -> dict[str, dict[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        config = ExtractConfig(input=args.input, output=args.output, title_column=args.title_column,
-                               text_column=args.text_column, small=args.small, small_output=args.small_output,
-                               shuffle=args.shuffle, seed=args.seed, ascii=args.ascii, template=args.template,
-                               record_end=args.record_end, values=parse_values(args.value))
+        config = ExtractConfig(
+            input=args.input,
+            output=args.output,
+            title_column=args.title_column,
+            text_column=args.text_column,
+            small=args.small,
+            small_output=args.small_output,
+            shuffle=args.shuffle,
+            seed=args.seed,
+            ascii=args.ascii,
+            template=args.template,
+            record_end=args.record_end,
+            values=parse_values(args.value),
+        )
         summary = extract(config)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -62,4 +87,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{args.input} -> {args.output}: {summary}")
     return 0
-

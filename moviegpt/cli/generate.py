@@ -27,8 +27,13 @@ def read_prompt(prompt: str | None) -> str:
 
 def generate_and_save(loaded: LoadedModel, args: argparse.Namespace) -> None:
     """Generate as the flags say (one prompt, a title, or the interactive loop) and save under outputs/."""
-    session = Session(loaded.model, loaded.tokenizer, generation_config(args, loaded.record_format),
-                      loaded.record_format, typewriter=args.typewriter)
+    session = Session(
+        loaded.model,
+        loaded.tokenizer,
+        generation_config(args, loaded.record_format),
+        loaded.record_format,
+        typewriter=args.typewriter,
+    )
 
     def posters(text: str, config: GenerationConfig) -> None:
         credit = poster_credit(loaded.model, config, loaded.name)

@@ -18,11 +18,22 @@ from moviegpt.model import LanguageModel
 from moviegpt.records import RecordFormat
 from moviegpt.tokenizer import Tokenizer
 
-SETTABLE = {"temperature": float, "top_k": int, "top_p": float, "max_new_tokens": int,
-            "repetition_penalty": float, "num_samples": int, "num_beams": int, "decode": str}
-HELP = ("type a prompt, or :title <name>, :set <setting> <value> (" + ", ".join(SETTABLE) +
-        "), :settings, :poster (the last movie as a poster), quit / exit / Ctrl-D; "
-        "Ctrl-C stops a generation")
+SETTABLE = {
+    "temperature": float,
+    "top_k": int,
+    "top_p": float,
+    "max_new_tokens": int,
+    "repetition_penalty": float,
+    "num_samples": int,
+    "num_beams": int,
+    "decode": str,
+}
+HELP = (
+    "type a prompt, or :title <name>, :set <setting> <value> ("
+    + ", ".join(SETTABLE)
+    + "), :settings, :poster (the last movie as a poster), quit / exit / Ctrl-D; "
+    "Ctrl-C stops a generation"
+)
 
 
 @dataclass
@@ -79,8 +90,9 @@ class Repl:
     """The `>> ` loop; every generation is appended to one session file under outputs_dir; `:poster` draws the
     last generated movie."""
 
-    def __init__(self, session: Session, outputs_dir: str | Path, poster: Callable[[str, GenerationConfig], object]
-                 | None = None):
+    def __init__(
+        self, session: Session, outputs_dir: str | Path, poster: Callable[[str, GenerationConfig], object] | None = None
+    ):
         self.session, self.outputs_dir, self.poster = session, outputs_dir, poster
         self.log: list[str] = []
         self.path: Path | None = None
@@ -99,7 +111,7 @@ class Repl:
                 raise UserError("nothing generated yet: generate a movie first, then :poster")
             self.poster(self.log[-1], session.config)
         else:
-            prompt = session.title_prompt(line[len(":title"):].strip()) if word == ":title" else line
+            prompt = session.title_prompt(line[len(":title") :].strip()) if word == ":title" else line
             self.log.append(session.run(prompt or session.default_prompt()))
             self.path = self.path or save_output("", self.outputs_dir, stem="session")
             write_text(self.path, "\n\n".join(self.log) + "\n")
@@ -129,6 +141,10 @@ class Repl:
         return self.path
 
 
-def repl(session: Session, outputs_dir: str | Path, stdin: TextIO | None = None,
-         poster: Callable[[str, GenerationConfig], object] | None = None) -> Path | None:
+def repl(
+    session: Session,
+    outputs_dir: str | Path,
+    stdin: TextIO | None = None,
+    poster: Callable[[str, GenerationConfig], object] | None = None,
+) -> Path | None:
     return Repl(session, outputs_dir, poster).run(stdin or sys.stdin)

@@ -59,8 +59,14 @@ def checkpoint_from_flags(args: argparse.Namespace) -> Checkpoint:
     return load_checkpoint(local_checkpoint(args.checkpoint, args), original_training_text(args))
 
 
-def on_device(model: LanguageModel, tokenizer: Tokenizer, record_format: RecordFormat | None,
-              args: argparse.Namespace, name: str, device: torch.device | None = None) -> LoadedModel:
+def on_device(
+    model: LanguageModel,
+    tokenizer: Tokenizer,
+    record_format: RecordFormat | None,
+    args: argparse.Namespace,
+    name: str,
+    device: torch.device | None = None,
+) -> LoadedModel:
     """The model in evaluation mode on `device` (default --device), weights in the inference dtype of --dtype."""
     device = device or resolve_device(args.device)
     model = prepare_for_inference(model, device, resolve_inference_dtype(args.dtype, device))

@@ -15,8 +15,11 @@ def resolve_training_data(specs: list[str] | None) -> list[str]:
         return specs
     if Path(DEFAULT_TRAINING_DATA).exists():
         return [DEFAULT_TRAINING_DATA]
-    print(f"{DEFAULT_TRAINING_DATA} not found: training on the shipped sample {SAMPLE_DATA} "
-          "(see dataset/README.md for the full Letterboxd data)", flush=True)
+    print(
+        f"{DEFAULT_TRAINING_DATA} not found: training on the shipped sample {SAMPLE_DATA} "
+        "(see dataset/README.md for the full Letterboxd data)",
+        flush=True,
+    )
     return [str(SAMPLE_DATA)]
 
 

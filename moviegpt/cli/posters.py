@@ -15,8 +15,11 @@ from moviegpt.records import RecordFormat
 def poster_credit(model: LanguageModel, config: GenerationConfig, name: str) -> str:
     """The poster's small print: the model and the sampling settings it was generated with."""
     if config.strategy == "sample":
-        sampling = f"temperature {config.temperature:g}" + (f", top_k {config.top_k}" if config.top_k else "") + \
-            (f", top_p {config.top_p:g}" if config.top_p else "")
+        sampling = (
+            f"temperature {config.temperature:g}"
+            + (f", top_k {config.top_k}" if config.top_k else "")
+            + (f", top_p {config.top_p:g}" if config.top_p else "")
+        )
     else:
         sampling = config.strategy + (f", {config.num_beams} beams" if config.strategy == "beam" else "")
     return f"written by MovieGPT · {name} · {model.num_parameters() / 1e6:.1f}M parameters · {sampling}"

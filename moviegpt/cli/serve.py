@@ -14,7 +14,13 @@ from moviegpt.web.server import WebGenerator, serve
 def serve_command(args: argparse.Namespace) -> None:
     generation_config(args)  # bad settings are refused before the checkpoint is loaded
     loaded = load_for_inference(args)
-    generator = WebGenerator(loaded.model, loaded.tokenizer, loaded.record_format,
-                             generation_config(args, loaded.record_format), Path(args.posters_dir),
-                             lambda config: poster_credit(loaded.model, config, loaded.name), loaded.name)
+    generator = WebGenerator(
+        loaded.model,
+        loaded.tokenizer,
+        loaded.record_format,
+        generation_config(args, loaded.record_format),
+        Path(args.posters_dir),
+        lambda config: poster_credit(loaded.model, config, loaded.name),
+        loaded.name,
+    )
     serve(generator, args.host, args.port)

@@ -30,8 +30,7 @@ def resume_point(args: argparse.Namespace) -> tuple[argparse.Namespace, Resume |
     path, checkpoint, skipped = newest_good_checkpoint(local_checkpoint(args.resume, args))
     for problem in skipped:
         print(f"skipping a damaged checkpoint: {problem}", flush=True)
-    print(f"resuming from {path} (step {checkpoint.trainer['step']}, epoch {checkpoint.trainer['epoch']})",
-          flush=True)
+    print(f"resuming from {path} (step {checkpoint.trainer['step']}, epoch {checkpoint.trainer['epoch']})", flush=True)
     folder = None if is_remote(args.resume) else path.parent  # a downloaded run goes on in a new folder
     return merge_resume_args(args, checkpoint.train_args or {}), Resume(checkpoint, folder)
 
@@ -63,11 +62,13 @@ def train_command(args: argparse.Namespace) -> None:
     context, rank_device = init_distributed(args.device, args.dist_timeout_minutes)
     try:
         if not context.is_main:
-            sys.stdout = open(os.devnull, "w")  # only rank 0 prints; errors still reach stderr
+            # Only rank 0 prints (errors still reach stderr); the file stays open for the life of the process.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         args, run = train(args, context, rank_device)
     finally:
         shutdown(context)
     if context.is_main:
-        loaded: LoadedModel = on_device(run.model, run.corpus.tokenizer, run.corpus.record_format, args,
-                                          "a new run", run.device)
+        loaded: LoadedModel = on_device(
+            run.model, run.corpus.tokenizer, run.corpus.record_format, args, "a new run", run.device
+        )
         generate_and_save(loaded, args)

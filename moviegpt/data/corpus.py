@@ -33,8 +33,10 @@ class Corpus:
     def describe(self) -> str:
         source = str(self.files[0]) if len(self.files) == 1 else f"{len(self.files)} files"
         unit = "characters" if self.tokenizer.kind == "char" else f"{self.tokenizer.kind} tokens"
-        return (f"{source} ({len(self.encoded.tokens):,} {unit}, vocabulary {self.tokenizer.vocab_size:,}, "
-                f"token cache {'reused' if self.encoded.reused else 'built'}: {self.encoded.cache_path})")
+        return (
+            f"{source} ({len(self.encoded.tokens):,} {unit}, vocabulary {self.tokenizer.vocab_size:,}, "
+            f"token cache {'reused' if self.encoded.reused else 'built'}: {self.encoded.cache_path})"
+        )
 
 
 def load_corpus(config: DataConfig) -> Corpus:

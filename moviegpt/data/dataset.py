@@ -83,8 +83,14 @@ class TextDataset:
         """One epoch = len(train) // (batch_size * context_length) random windows, at least 1 step."""
         return max(1, len(self.splits["train"]) // (batch_size * context_length))
 
-    def get_batch(self, split: str, batch_size: int, context_length: int, generator: torch.Generator,
-                  shard: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor, torch.Tensor]:
+    def get_batch(
+        self,
+        split: str,
+        batch_size: int,
+        context_length: int,
+        generator: torch.Generator,
+        shard: tuple[int, int] = (0, 1),
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Random windows of inputs x and next-token targets y, as int64 CPU tensors.
 
         shard = (rank, world_size): every rank draws the same world_size * batch_size windows from its generator
@@ -94,7 +100,7 @@ class TextDataset:
         rank, world_size = shard
         ids = self.splits[split]
         starts = torch.randint(len(ids) - context_length, (batch_size * world_size,), generator=generator).numpy()
-        starts = starts[rank * batch_size:(rank + 1) * batch_size]
-        windows = np.stack([ids[s:s + context_length + 1] for s in starts]).astype(np.int64)
+        starts = starts[rank * batch_size : (rank + 1) * batch_size]
+        windows = np.stack([ids[s : s + context_length + 1] for s in starts]).astype(np.int64)
         batch = torch.from_numpy(windows)
         return batch[:, :-1].contiguous(), batch[:, 1:].contiguous()

@@ -90,8 +90,10 @@ def download(spec: str, cache_dir: str | Path, quiet: bool = False, reject_html:
         if not partial.is_file():
             raise UserError(f"download failed: {spec}")
         if reject_html and looks_like_html(partial):
-            raise UserError(f"{spec} sent a web page, not the file (a Google Drive quota or virus-scan page, "
-                            "or a link that needs a login?); nothing was saved")
+            raise UserError(
+                f"{spec} sent a web page, not the file (a Google Drive quota or virus-scan page, "
+                "or a link that needs a login?); nothing was saved"
+            )
         os.replace(partial, target)
     except UserError:
         raise

@@ -59,8 +59,9 @@ def template_columns(template: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def template_records(config: ExtractConfig, header: list[str], rows: Iterator[list[str]],
-                     summary: ExtractSummary) -> Iterator[str]:
+def template_records(
+    config: ExtractConfig, header: list[str], rows: Iterator[list[str]], summary: ExtractSummary
+) -> Iterator[str]:
     """Records made by --template from named columns; rows with an empty or invalid column are skipped."""
     columns = template_columns(config.template)
     missing = [c for c in columns if c not in header]
@@ -96,8 +97,10 @@ def transliterate(text: str) -> str:
 def column_indices(header: list[str], config: ExtractConfig) -> tuple[int, int]:
     missing = [c for c in (config.title_column, config.text_column) if c not in header]
     if missing:
-        raise UserError(f"{config.input} has no column {missing[0]!r} (columns: {', '.join(header) or 'none'}); "
-                        "use --title-column / --text-column")
+        raise UserError(
+            f"{config.input} has no column {missing[0]!r} (columns: {', '.join(header) or 'none'}); "
+            "use --title-column / --text-column"
+        )
     return header.index(config.title_column), header.index(config.text_column)
 
 
@@ -183,6 +186,7 @@ def extract(config: ExtractConfig) -> ExtractSummary:
         atomic_write(config.output, lambda out: copy_records(spool, offsets, order, out))
         if config.small:
             small_output = config.small_output or config.output.with_name(
-                f"{config.output.stem}_small{config.output.suffix}")
-            atomic_write(small_output, lambda out: copy_records(spool, offsets, order[:config.small], out))
+                f"{config.output.stem}_small{config.output.suffix}"
+            )
+            atomic_write(small_output, lambda out: copy_records(spool, offsets, order[: config.small], out))
     return summary

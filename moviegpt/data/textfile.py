@@ -18,8 +18,7 @@ def check_readable(path: Path, what: str = "training data") -> None:
         raise UserError(f"{what} is a directory, not a text file: {path}")
 
 
-def iter_text_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES, what: str = "training data"
-                     ) -> Iterator[str]:
+def iter_text_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES, what: str = "training data") -> Iterator[str]:
     """Decoded text of a file in chunks: BOM dropped, CRLF turned into LF, errors named with their offset.
 
     Raises UserError for a missing file, NUL bytes (binary), invalid UTF-8 or text that is only whitespace.

@@ -51,8 +51,12 @@ def fingerprint(path: Path) -> dict:
         if stat.st_size > FINGERPRINT_BYTES:
             f.seek(max(FINGERPRINT_BYTES, stat.st_size - FINGERPRINT_BYTES))
             digest.update(f.read())
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "head_tail_sha256": digest.hexdigest()}
+    return {
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "head_tail_sha256": digest.hexdigest(),
+    }
 
 
 def iter_corpus(files: list[Path]) -> Iterator[np.ndarray]:
@@ -173,10 +177,10 @@ def load_cached(bin_path: Path, meta_path: Path, fingerprints: list[dict]) -> En
     return EncodedCorpus(tokens, tokenizer, files, bin_path, reused=True)
 
 
-def encode_corpus(files: list[Path], cache_dir: str | Path, spec: TokenizerSpec = TokenizerSpec()) -> EncodedCorpus:
+def encode_corpus(files: list[Path], cache_dir: str | Path, spec: TokenizerSpec | None = None) -> EncodedCorpus:
     """The token ids of files, from the cache when it is fresh, else encoded now and cached (the tokenizer is
     built or trained in a first pass over the files, the ids written in a second)."""
-    cache_dir = Path(cache_dir)
+    cache_dir, spec = Path(cache_dir), spec or TokenizerSpec()
     for path in files:
         check_readable(path)  # missing or a directory: the same messages as when reading
     fingerprints = [fingerprint(p) for p in files]
@@ -191,8 +195,13 @@ def encode_corpus(files: list[Path], cache_dir: str | Path, spec: TokenizerSpec 
         tokenizer, write = train_tokenizer(spec, iter_line_chunks(files)), write_text_tokens
     try:
         n_tokens = write(files, tokenizer, bin_path)
-        meta = {"version": CACHE_VERSION, "tokenizer": tokenizer.to_dict(),
-                "dtype": np.dtype(tokenizer.token_dtype).name, "n_tokens": n_tokens, "sources": fingerprints}
+        meta = {
+            "version": CACHE_VERSION,
+            "tokenizer": tokenizer.to_dict(),
+            "dtype": np.dtype(tokenizer.token_dtype).name,
+            "n_tokens": n_tokens,
+            "sources": fingerprints,
+        }
         atomic_write(meta_path, lambda f: f.write(json.dumps(meta, ensure_ascii=False).encode("utf-8")))
     except OSError as exc:
         raise UserError(f"cannot write the token cache in {cache_dir}: {exc.strerror or exc}") from None

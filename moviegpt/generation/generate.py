@@ -17,8 +17,9 @@ def prompt_ids(tokenizer: Tokenizer, prompt: str) -> list[int]:
     return tokenizer.encode("\n")[-1:] if tokenizer.can_encode("\n") else [0]
 
 
-def generate(model: LanguageModel, tokenizer: Tokenizer, prompt: str, config: GenerationConfig,
-             streamer: Streamer | None = None) -> list[str]:
+def generate(
+    model: LanguageModel, tokenizer: Tokenizer, prompt: str, config: GenerationConfig, streamer: Streamer | None = None
+) -> list[str]:
     """config.num_samples continuations of prompt, each cut before its first stop string.
 
     The streamer receives each row's text as soon as it is final (never part of a stop string), and hears when a

@@ -33,8 +33,9 @@ def top_p_filter(logits: torch.Tensor, p: float | None) -> torch.Tensor:
     return logits.masked_fill(remove, float("-inf"))
 
 
-def next_tokens(logits: torch.Tensor, history: torch.Tensor, config: GenerationConfig,
-                generator: torch.Generator) -> torch.Tensor:
+def next_tokens(
+    logits: torch.Tensor, history: torch.Tensor, config: GenerationConfig, generator: torch.Generator
+) -> torch.Tensor:
     """One token per row from logits already divided by the temperature: greedy, or sampled with top-k, top-p."""
     logits = apply_repetition_penalty(logits, history, config.repetition_penalty)
     if config.strategy == "greedy":

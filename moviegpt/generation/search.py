@@ -32,7 +32,7 @@ class IncrementalModel:
     def start(self, ids: torch.Tensor) -> torch.Tensor:
         """Feed the prompt ids (batch, time); returns next-token logits (batch, vocab) as float32."""
         self.history = ids
-        window = ids[:, -self.model.config.context_length:]
+        window = ids[:, -self.model.config.context_length :]
         self.cache.length = 0
         return self.model(window, cache=self.cache)[0][:, -1].float()
 
@@ -52,8 +52,9 @@ class IncrementalModel:
         self.history = self.history.index_select(0, rows)
 
 
-def sample(lm: IncrementalModel, prompt: list[int], config: GenerationConfig, is_done: IsDone,
-           on_token: OnToken) -> list[list[int]]:
+def sample(
+    lm: IncrementalModel, prompt: list[int], config: GenerationConfig, is_done: IsDone, on_token: OnToken
+) -> list[list[int]]:
     """num_samples rows sampled (or greedy) together; each stops on its own at a stop string or max_new_tokens."""
     rows = config.num_samples
     generator = torch.Generator(device=lm.device).manual_seed(config.seed)
@@ -74,8 +75,9 @@ def sample(lm: IncrementalModel, prompt: list[int], config: GenerationConfig, is
     return generated
 
 
-def beam_search(lm: IncrementalModel, prompt: list[int], config: GenerationConfig, is_done: IsDone,
-                on_token: OnToken) -> list[list[int]]:
+def beam_search(
+    lm: IncrementalModel, prompt: list[int], config: GenerationConfig, is_done: IsDone, on_token: OnToken
+) -> list[list[int]]:
     """Beam search on summed log-probabilities; hypotheses ranked by score / length ** length_penalty."""
     beams = config.num_beams
     logits = lm.start(torch.tensor([prompt] * beams, device=lm.device))
@@ -108,8 +110,9 @@ def beam_search(lm: IncrementalModel, prompt: list[int], config: GenerationConfi
         scores = torch.tensor(keep_scores, device=lm.device)
         alive = keep_seqs
         logits = lm.advance(torch.tensor(keep_tokens, device=lm.device))
-    finished += [(s / max(len(q), 1) ** config.length_penalty, q)
-                 for s, q in zip(keep_scores, keep_seqs) if s != float("-inf")]
+    finished += [
+        (s / max(len(q), 1) ** config.length_penalty, q) for s, q in zip(keep_scores, keep_seqs) if s != float("-inf")
+    ]
     best = [seq for _, seq in sorted(finished, key=lambda item: -item[0])[: config.num_samples]]
     for row, seq in enumerate(best):
         for token in seq:
@@ -117,10 +120,20 @@ def beam_search(lm: IncrementalModel, prompt: list[int], config: GenerationConfi
     return best
 
 
-def generate_ids(model: LanguageModel, prompt: list[int], config: GenerationConfig, is_done: IsDone | None = None,
-                 on_token: OnToken | None = None) -> list[list[int]]:
+def generate_ids(
+    model: LanguageModel,
+    prompt: list[int],
+    config: GenerationConfig,
+    is_done: IsDone | None = None,
+    on_token: OnToken | None = None,
+) -> list[list[int]]:
     """Token ids in, token ids out: num_samples continuations of prompt by the configured strategy."""
     rows = config.num_beams if config.strategy == "beam" else config.num_samples
     search = beam_search if config.strategy == "beam" else sample
-    return search(IncrementalModel(model, rows), prompt, config, is_done or (lambda ids: False),
-                  on_token or (lambda row, token: None))
+    return search(
+        IncrementalModel(model, rows),
+        prompt,
+        config,
+        is_done or (lambda ids: False),
+        on_token or (lambda row, token: None),
+    )

@@ -19,7 +19,7 @@ class Stopper:
     def is_done(self, ids: list[int]) -> bool:
         if not self.stops:
             return False
-        tail = self.tokenizer.decode(ids[-self.window:])
+        tail = self.tokenizer.decode(ids[-self.window :])
         return any(stop in tail for stop in self.stops)
 
     def cut(self, text: str) -> tuple[str, bool]:
@@ -59,6 +59,6 @@ class RowText:
         return self._release(len(self.text))
 
     def _release(self, end: int) -> str:
-        piece = self.text[self.shown:end]
+        piece = self.text[self.shown : end]
         self.shown = max(self.shown, end)
         return piece

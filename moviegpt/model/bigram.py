@@ -50,8 +50,9 @@ class BigramLanguageModel(nn.Module):
     def new_cache(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> PositionCounter:
         return PositionCounter()
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: PositionCounter | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: PositionCounter | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits for every position (the same interface as GPT.forward)."""
         logits = self.table(idx)
         if cache is not None:

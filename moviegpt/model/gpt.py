@@ -34,8 +34,11 @@ class GPTConfig:
                 raise ConfigError(name, f"must be a positive integer, got {value!r}")
         check(self.n_embd % self.n_head == 0, "n_embd", f"({self.n_embd}) must be divisible by n_head ({self.n_head})")
         check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
-        check(self.attention_scale in ("head_size", "n_embd"), "attention_scale",
-              f"must be head_size or n_embd, got {self.attention_scale!r}")
+        check(
+            self.attention_scale in ("head_size", "n_embd"),
+            "attention_scale",
+            f"must be head_size or n_embd, got {self.attention_scale!r}",
+        )
         check(self.activation in ("gelu", "relu"), "activation", f"must be gelu or relu, got {self.activation!r}")
 
     def to_dict(self) -> dict:
@@ -73,7 +76,7 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
-        self.scale = config.n_embd ** -0.5 if config.attention_scale == "n_embd" else None  # None: head_size
+        self.scale = config.n_embd**-0.5 if config.attention_scale == "n_embd" else None  # None: head_size
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0) -> torch.Tensor:
         batch, time, channels = x.shape
@@ -87,8 +90,9 @@ class CausalSelfAttention(nn.Module):
             if start > 0 and time > 1:  # new queries see all cached positions and the new ones causally
                 mask = torch.ones(time, start + time, dtype=torch.bool, device=x.device).tril(diagonal=start)
         causal = mask is None and (cache is None or start == 0) and time > 1
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal,
-                                           scale=self.scale)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal, scale=self.scale
+        )
         y = y.transpose(1, 2).contiguous().view(batch, time, channels)
         return self.resid_dropout(self.proj(y))
 

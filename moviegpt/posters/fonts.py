@@ -16,7 +16,7 @@ def bundled_font_dir() -> Path:
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def glyphs(path: str) -> frozenset[int]:
     """The code points a font file has glyphs for (read with fontTools, which matplotlib brings)."""
     from fontTools.ttLib import TTFont
@@ -28,7 +28,7 @@ def glyphs(path: str) -> frozenset[int]:
         return frozenset()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fallback_fonts() -> tuple[str, ...]:
     """Other bundled fonts, then the system's (CJK and other scripts DejaVu lacks, where installed)."""
     from matplotlib import font_manager
@@ -46,7 +46,7 @@ class FontChain:
     def __init__(self, style: str = "regular"):
         self.primary = str(bundled_font_dir() / STYLES[style])
 
-    @functools.lru_cache(maxsize=4096)
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 (a few chains live as long as the program)
     def font_path(self, char: str) -> str:
         if ord(char) in glyphs(self.primary) or char.isspace():
             return self.primary

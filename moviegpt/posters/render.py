@@ -75,8 +75,9 @@ def wrap(text: str, chain: FontChain, size: int, width: int) -> list[str]:
     return lines
 
 
-def fit(text: str, chain: FontChain, sizes: range, width: int, height: int, max_lines: int = 99
-        ) -> tuple[list[str], int]:
+def fit(
+    text: str, chain: FontChain, sizes: range, width: int, height: int, max_lines: int = 99
+) -> tuple[list[str], int]:
     """The largest size at which text fits the box; else the smallest, cut at a sentence (or a line) with '…'."""
     for size in sizes:
         lines = wrap(text, chain, size, width)
@@ -99,8 +100,9 @@ def fit(text: str, chain: FontChain, sizes: range, width: int, height: int, max_
     return lines, size
 
 
-def draw_lines(draw: ImageDraw.ImageDraw, chain: FontChain, lines: list[str], size: int, top: int, fill,
-               center: bool = True) -> Box:
+def draw_lines(
+    draw: ImageDraw.ImageDraw, chain: FontChain, lines: list[str], size: int, top: int, fill, center: bool = True
+) -> Box:
     """Draw lines from top; returns the box they occupy."""
     width = SIZE[0] - 2 * MARGIN
     widths = [chain.width(line, size) for line in lines]
@@ -167,5 +169,7 @@ def save_poster(image: Image.Image, title: str, posters_dir: str | Path) -> Path
 
 def make_posters(text: str, record_format: RecordFormat | None, credit: str, posters_dir: str | Path) -> list[Path]:
     """A poster for every movie record in text (none when the text holds no record)."""
-    return [save_poster(render_poster(movie, credit)[0], movie.title, posters_dir)
-            for movie in parse_movies(text, record_format)]
+    return [
+        save_poster(render_poster(movie, credit)[0], movie.title, posters_dir)
+        for movie in parse_movies(text, record_format)
+    ]

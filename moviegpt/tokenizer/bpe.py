@@ -12,8 +12,9 @@ from moviegpt.tokenizer.base import Tokenizer
 
 def byte_to_unicode() -> dict[int, str]:
     """GPT-2's printable stand-in character for each byte, as the ByteLevel pre-tokenizer writes tokens."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
-        list(range(ord("®"), ord("ÿ") + 1))
+    printable = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    )
     mapping, extra = {b: chr(b) for b in printable}, 0
     for b in range(256):
         if b not in mapping:
@@ -43,8 +44,9 @@ class BpeTokenizer(Tokenizer):
         backend = Backend(models.BPE())
         backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         backend.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False,
-                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        )
         backend.train_from_iterator(chunks, trainer=trainer)
         return cls(backend)
 

@@ -37,8 +37,9 @@ class TrainConfig:
             check(value is None or value >= (0 if name == "warmup_iters" else 1), name, f"must be >= 1, got {value}")
         for name in ("lr", "max_minutes", "checkpoint_every_minutes"):
             value = getattr(self, name)
-            check(value is None or (math.isfinite(value) and value > 0), name, f"must be a finite number > 0, "
-                                                                                f"got {value}")
+            check(
+                value is None or (math.isfinite(value) and value > 0), name, f"must be a finite number > 0, got {value}"
+            )
         for name in ("min_lr_ratio", "weight_decay", "grad_clip"):
             value = getattr(self, name)
             check(math.isfinite(value) and value >= 0, name, f"must be a finite number >= 0, got {value}")

@@ -42,16 +42,20 @@ def launched_by_torchrun() -> bool:
 def rank_device(device_name: str, local_rank: int) -> torch.device:
     """Each rank on its own device: cuda:LOCAL_RANK when CUDA is there (or asked for), else the CPU."""
     if device_name not in ("auto", "cpu", "cuda"):
-        raise UserError(f"--device {device_name} cannot be used under torchrun: each rank takes cuda:LOCAL_RANK "
-                        "(use --device cuda, cpu or auto)")
+        raise UserError(
+            f"--device {device_name} cannot be used under torchrun: each rank takes cuda:LOCAL_RANK "
+            "(use --device cuda, cpu or auto)"
+        )
     if device_name == "cpu" or (device_name == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     if not torch.cuda.is_available():
         raise UserError("--device cuda: CUDA is not available on this machine")
     if local_rank >= torch.cuda.device_count():
-        raise UserError(f"torchrun started more processes on this machine than it has GPUs "
-                        f"(local rank {local_rank}, {torch.cuda.device_count()} GPU(s)); "
-                        "lower --nproc_per_node")
+        raise UserError(
+            f"torchrun started more processes on this machine than it has GPUs "
+            f"(local rank {local_rank}, {torch.cuda.device_count()} GPU(s)); "
+            "lower --nproc_per_node"
+        )
     return torch.device("cuda", local_rank)
 
 
@@ -68,8 +72,9 @@ def init_distributed(device_name: str, timeout_minutes: float = 10.0) -> tuple[D
     if device.type == "cuda":
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
-    dist.init_process_group(backend, timeout=timedelta(minutes=timeout_minutes),
-                            **({"device_id": device} if device.type == "cuda" else {}))
+    dist.init_process_group(
+        backend, timeout=timedelta(minutes=timeout_minutes), **({"device_id": device} if device.type == "cuda" else {})
+    )
     return context, device
 
 

@@ -51,8 +51,14 @@ class ModelSettings:
     def config(self, vocab_size: int) -> GPTConfig | BigramConfig:
         if self.kind == "bigram":
             return BigramConfig(vocab_size=vocab_size, context_length=self.context_length)
-        return GPTConfig(vocab_size=vocab_size, context_length=self.context_length, n_embd=self.n_embd,
-                         n_head=self.n_head, n_layer=self.n_layer, dropout=self.dropout)
+        return GPTConfig(
+            vocab_size=vocab_size,
+            context_length=self.context_length,
+            n_embd=self.n_embd,
+            n_head=self.n_head,
+            n_layer=self.n_layer,
+            dropout=self.dropout,
+        )
 
     def build(self, vocab_size: int) -> LanguageModel:
         config = self.config(vocab_size)
@@ -128,27 +134,46 @@ class TrainingRun:
 
     def train_args(self) -> dict[str, Any]:
         """The run's settings as stored in its checkpoints (what --resume and --compare read back)."""
-        return {**self.config.run_args, "training_data": [str(f) for f in self.corpus.files],
-                "out_dir": str(self.out_dir), "world_size": self.context.world_size,
-                "global_batch_size": self.global_batch}
+        return {
+            **self.config.run_args,
+            "training_data": [str(f) for f in self.corpus.files],
+            "out_dir": str(self.out_dir),
+            "world_size": self.context.world_size,
+            "global_batch_size": self.global_batch,
+        }
 
     def describe(self) -> str:
         train, processes = self.config.train, f" x {self.context.world_size} processes" if self.context.enabled else ""
-        return (f"training on {self.corpus.describe()} | {self.model.num_parameters():,} parameters | "
-                f"{self.device} {str(self.dtype).removeprefix('torch.')} | global batch {train.batch_size} x "
-                f"grad_accum {train.grad_accum}{processes} = {self.global_batch} sequences of "
-                f"{self.config.model.context_length} per step | run folder {self.out_dir}")
+        return (
+            f"training on {self.corpus.describe()} | {self.model.num_parameters():,} parameters | "
+            f"{self.device} {str(self.dtype).removeprefix('torch.')} | global batch {train.batch_size} x "
+            f"grad_accum {train.grad_accum}{processes} = {self.global_batch} sequences of "
+            f"{self.config.model.context_length} per step | run folder {self.out_dir}"
+        )
 
     def trainer(self, logger: RunLogger | NullLogger) -> Trainer:
         checkpoints = None
         if self.context.is_main:
             t = self.config.train
-            checkpoints = RunCheckpoints(self.out_dir, t.keep_checkpoints, t.checkpoint_every_minutes,
-                                         t.checkpoint_every_steps)
-        header = {"tokenizer": self.corpus.tokenizer.to_dict(), "train_args": self.train_args(),
-                  "record_format": self.corpus.record_format.to_dict() if self.corpus.record_format else None}
-        trainer = Trainer(self.model, self.corpus.dataset, self.config.train, self.device, self.dtype, logger,
-                          checkpoints, header, self.context)
+            checkpoints = RunCheckpoints(
+                self.out_dir, t.keep_checkpoints, t.checkpoint_every_minutes, t.checkpoint_every_steps
+            )
+        header = {
+            "tokenizer": self.corpus.tokenizer.to_dict(),
+            "train_args": self.train_args(),
+            "record_format": self.corpus.record_format.to_dict() if self.corpus.record_format else None,
+        }
+        trainer = Trainer(
+            self.model,
+            self.corpus.dataset,
+            self.config.train,
+            self.device,
+            self.dtype,
+            logger,
+            checkpoints,
+            header,
+            self.context,
+        )
         if self.config.resume is not None:
             trainer.load_state_dict(self.config.resume.checkpoint.trainer)
         return trainer
@@ -159,10 +184,17 @@ class TrainingRun:
         resume = self.config.resume
         logger = NullLogger()
         if self.context.is_main:
-            logger = RunLogger(self.out_dir, self.wandb_mode, self.config.wandb_project,
-                               {**self.train_args(), "n_params": self.model.num_parameters(),
-                                "vocab_size": self.corpus.tokenizer.vocab_size},
-                               resume_id=resume.checkpoint.trainer.get("wandb_run_id") if resume else None)
+            logger = RunLogger(
+                self.out_dir,
+                self.wandb_mode,
+                self.config.wandb_project,
+                {
+                    **self.train_args(),
+                    "n_params": self.model.num_parameters(),
+                    "vocab_size": self.corpus.tokenizer.vocab_size,
+                },
+                resume_id=resume.checkpoint.trainer.get("wandb_run_id") if resume else None,
+            )
         try:
             trainer = self.trainer(logger)
             with stop_on_signals(trainer.request_stop) as received:
@@ -180,13 +212,14 @@ def check_global_batch(corpus: Corpus, config: RunConfig, context: DistContext) 
     train_size, t = len(corpus.dataset.splits["train"]), config.train
     global_batch, context_length = t.batch_size * t.grad_accum * context.world_size, config.model.context_length
     if context.enabled and global_batch * context_length > train_size:
-        raise UserError(f"the global batch ({t.batch_size} x grad_accum {t.grad_accum} x {context.world_size} "
-                        f"processes = {global_batch} sequences of {context_length}) is larger than the training "
-                        f"split ({train_size:,} characters); lower --batch_size or the number of processes")
+        raise UserError(
+            f"the global batch ({t.batch_size} x grad_accum {t.grad_accum} x {context.world_size} "
+            f"processes = {global_batch} sequences of {context_length}) is larger than the training "
+            f"split ({train_size:,} characters); lower --batch_size or the number of processes"
+        )
 
 
-def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: torch.device | None = None
-              ) -> TrainingRun:
+def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: torch.device | None = None) -> TrainingRun:
     """Load the data, check everything, then make the run folder and the model (fresh, or the resumed one)."""
     with main_first(context):  # under torchrun one rank per machine downloads and encodes
         corpus = load_corpus(config.data)

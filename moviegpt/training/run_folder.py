@@ -16,8 +16,9 @@ class RunCheckpoints:
     """Writes epoch_NNN.pt (also as last.pt, and as best.pt when its validation loss is the lowest so far),
     keeps the newest `keep` epoch files (0 keeps all) and says when a periodic mid-epoch save is due."""
 
-    def __init__(self, out_dir: Path, keep: int = 3, every_minutes: float | None = None,
-                 every_steps: int | None = None):
+    def __init__(
+        self, out_dir: Path, keep: int = 3, every_minutes: float | None = None, every_steps: int | None = None
+    ):
         self.out_dir, self.keep = Path(out_dir), keep
         self.every_minutes, self.every_steps = every_minutes, every_steps
         self.best_val_loss = math.inf

@@ -32,16 +32,16 @@ def resolve_wandb_mode(mode: str | None) -> str:
     if mode not in WANDB_MODES:
         raise UserError(f"--wandb must be one of {', '.join(WANDB_MODES)}, got {mode!r}")
     if mode == "online" and not wandb_key_configured():
-        raise UserError("--wandb online needs an API key (run `wandb login` or set WANDB_API_KEY); "
-                        "use --wandb offline")
+        raise UserError("--wandb online needs an API key (run `wandb login` or set WANDB_API_KEY); use --wandb offline")
     return mode
 
 
 class RunLogger:
     """Appends events to <out_dir>/metrics.jsonl and logs them to wandb unless disabled."""
 
-    def __init__(self, out_dir: Path, wandb_mode: str, project: str, config: dict[str, Any],
-                 resume_id: str | None = None):
+    def __init__(
+        self, out_dir: Path, wandb_mode: str, project: str, config: dict[str, Any], resume_id: str | None = None
+    ):
         self.path = Path(out_dir) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", encoding="utf-8")
@@ -60,8 +60,9 @@ class RunLogger:
         import wandb  # imported lazily: it is slow to import and unused when disabled
 
         resume = {"id": resume_id, "resume": "allow"} if resume_id else {}
-        run = wandb.init(project=project, config=config, mode=mode, dir=str(out_dir), reinit="finish_previous",
-                         **resume)
+        run = wandb.init(
+            project=project, config=config, mode=mode, dir=str(out_dir), reinit="finish_previous", **resume
+        )
         run.define_metric("global_step")
         run.define_metric("*", step_metric="global_step")
         return run

@@ -41,9 +41,18 @@ class TrainResult:
 class Trainer:
     """Trains a model on a TextDataset and writes checkpoints and metrics into out_dir."""
 
-    def __init__(self, model: LanguageModel, dataset: TextDataset, config: TrainConfig, device: torch.device,
-                 dtype: torch.dtype, logger: RunLogger, checkpoints: RunCheckpoints | None = None,
-                 header: dict[str, Any] | None = None, context: DistContext = SINGLE):
+    def __init__(
+        self,
+        model: LanguageModel,
+        dataset: TextDataset,
+        config: TrainConfig,
+        device: torch.device,
+        dtype: torch.dtype,
+        logger: RunLogger,
+        checkpoints: RunCheckpoints | None = None,
+        header: dict[str, Any] | None = None,
+        context: DistContext = SINGLE,
+    ):
         """checkpoints: where saves go (None on ranks other than 0); header: the Checkpoint fields that describe
         the run rather than the loop (tokenizer, record_format, train_args)."""
         self.model, self.dataset, self.config = model, dataset, config
@@ -54,8 +63,9 @@ class Trainer:
         self.optimizer = make_optimizer(model, config, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
         self.data_generator = torch.Generator().manual_seed(config.seed)
-        self.forward = wrap_for_data_parallel(compile_with_fallback(model) if config.compile else model, context,
-                                              device)
+        self.forward = wrap_for_data_parallel(
+            compile_with_fallback(model) if config.compile else model, context, device
+        )
         self.global_batch = config.batch_size * config.grad_accum * context.world_size
         self.steps_per_epoch = dataset.steps_per_epoch(self.global_batch, self.context_length)
         planned = self.steps_per_epoch * config.epochs
@@ -75,8 +85,12 @@ class Trainer:
     def state_dict(self, epoch: int, epoch_completed: bool) -> dict[str, Any]:
         """What exact resume needs besides the weights: optimizer, scaler, counters, RNGs, last losses."""
         return {
-            "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(),
-            "epoch": epoch, "epoch_completed": epoch_completed, "step": self.step, "tokens_seen": self.tokens_seen,
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": epoch,
+            "epoch_completed": epoch_completed,
+            "step": self.step,
+            "tokens_seen": self.tokens_seen,
             "rng": {"torch": torch.get_rng_state(), "data": self.data_generator.get_state()},
             "train_config": asdict(self.config),
             "metrics": {"train_loss": self.last_losses.get("train"), "val_loss": self.last_losses.get("val")},
@@ -120,8 +134,13 @@ class Trainer:
         return any_rank(stop, self.context, self.device)
 
     def batch(self, split: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = self.dataset.get_batch(split, self.config.batch_size, self.context_length, generator,
-                                      shard=(self.context.rank, self.context.world_size))
+        x, y = self.dataset.get_batch(
+            split,
+            self.config.batch_size,
+            self.context_length,
+            generator,
+            shard=(self.context.rank, self.context.world_size),
+        )
         if self.device.type == "cuda":
             return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
         return x.to(self.device), y.to(self.device)
@@ -172,44 +191,66 @@ class Trainer:
         return losses
 
     def event(self, epoch: int, **metrics: float) -> dict[str, Any]:
-        return {"step": self.step, "epoch": epoch, "tokens_seen": self.tokens_seen,
-                "elapsed_s": round(self.elapsed(), 3), **metrics}
+        return {
+            "step": self.step,
+            "epoch": epoch,
+            "tokens_seen": self.tokens_seen,
+            "elapsed_s": round(self.elapsed(), 3),
+            **metrics,
+        }
 
     def run_evaluation(self, epoch: int) -> dict[str, float]:
         losses = self.evaluate()
         if not all(math.isfinite(v) for v in losses.values()):
-            raise UserError(f"training diverged: evaluation loss is not finite at step {self.step}; "
-                            "try a lower --lr (earlier checkpoints were kept)")
-        self.logger.log(self.event(epoch, eval_train_loss=losses["train"], val_loss=losses["val"],
-                                   val_perplexity=math.exp(min(losses["val"], 50.0))))
+            raise UserError(
+                f"training diverged: evaluation loss is not finite at step {self.step}; "
+                "try a lower --lr (earlier checkpoints were kept)"
+            )
+        self.logger.log(
+            self.event(
+                epoch,
+                eval_train_loss=losses["train"],
+                val_loss=losses["val"],
+                val_perplexity=math.exp(min(losses["val"], 50.0)),
+            )
+        )
         return losses
 
     def check_weights_finite(self) -> None:
         """Refuse to save NaN or infinite weights (a diverged run); earlier checkpoints stay as they are."""
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
-            raise UserError(f"training diverged: the weights are not finite at step {self.step}; "
-                            "try a lower --lr (earlier checkpoints were kept)")
+            raise UserError(
+                f"training diverged: the weights are not finite at step {self.step}; "
+                "try a lower --lr (earlier checkpoints were kept)"
+            )
 
     def save(self, epoch: int, epoch_completed: bool, losses: dict[str, float] | None) -> Path | None:
         """This epoch's checkpoint (written by rank 0 alone); losses None for a periodic save between evaluations."""
         self.check_weights_finite()
         if self.checkpoints is None:
             return None
-        checkpoint = Checkpoint(model_config=self.model.config.to_dict(), model=self.model.state_dict(),
-                                trainer=self.state_dict(epoch, epoch_completed), **self.header)
+        checkpoint = Checkpoint(
+            model_config=self.model.config.to_dict(),
+            model=self.model.state_dict(),
+            trainer=self.state_dict(epoch, epoch_completed),
+            **self.header,
+        )
         return self.checkpoints.write(epoch, checkpoint, losses["val"] if losses else None)
 
     def log_train_loss(self, loss: torch.Tensor, epoch: int, bar: tqdm, since: tuple[float, int]) -> tuple[float, int]:
         """Synchronise once every logging_steps: check the loss, show it and log it."""
         value = mean_across_ranks(loss, self.context).item()
         if not math.isfinite(value):
-            raise UserError(f"training diverged: loss is {value} at step {self.step}; "
-                            "try a lower --lr (earlier checkpoints were kept)")
+            raise UserError(
+                f"training diverged: loss is {value} at step {self.step}; "
+                "try a lower --lr (earlier checkpoints were kept)"
+            )
         now = self.elapsed()
         tokens_per_s = (self.tokens_seen - since[1]) / max(now - since[0], 1e-9)
         bar.set_postfix(loss=f"{value:.4f}", tok_s=f"{tokens_per_s:,.0f}")
-        self.logger.log(self.event(epoch, train_loss=value, tokens_per_s=tokens_per_s,
-                                   lr=self.optimizer.param_groups[0]["lr"]))
+        self.logger.log(
+            self.event(epoch, train_loss=value, tokens_per_s=tokens_per_s, lr=self.optimizer.param_groups[0]["lr"])
+        )
         return now, self.tokens_seen
 
     def run_steps(self, epoch: int, steps: int, bar: tqdm) -> bool:
@@ -234,17 +275,28 @@ class Trainer:
         self.since = (0.0, self.tokens_seen)
         first_epoch, done_in_epoch = divmod(self.step, self.steps_per_epoch)
         if first_epoch >= self.config.epochs or (self.config.max_iters and self.step >= self.config.max_iters):
-            raise UserError(f"nothing left to train: the run is at step {self.step}, epoch {first_epoch} of "
-                            f"{self.config.epochs}; raise --epochs or --max_iters to go on")
+            raise UserError(
+                f"nothing left to train: the run is at step {self.step}, epoch {first_epoch} of "
+                f"{self.config.epochs}; raise --epochs or --max_iters to go on"
+            )
         for epoch in range(first_epoch + 1, self.config.epochs + 1):
-            with tqdm(total=self.steps_per_epoch, initial=done_in_epoch, desc=f"epoch {epoch}/{self.config.epochs}",
-                      unit="step", dynamic_ncols=True, mininterval=0.5, disable=not self.context.is_main) as bar:
+            with tqdm(
+                total=self.steps_per_epoch,
+                initial=done_in_epoch,
+                desc=f"epoch {epoch}/{self.config.epochs}",
+                unit="step",
+                dynamic_ncols=True,
+                mininterval=0.5,
+                disable=not self.context.is_main,
+            ) as bar:
                 stop = self.run_steps(epoch, self.steps_per_epoch - done_in_epoch, bar)
             done_in_epoch = 0
             losses = self.last_losses if self.last_eval_step == self.step else self.run_evaluation(epoch)
             path = self.save(epoch, not stop or self.step % self.steps_per_epoch == 0, losses)
-            print(f"epoch {epoch}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}, "
-                  f"checkpoint {path}", flush=True)
+            print(
+                f"epoch {epoch}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}, checkpoint {path}",
+                flush=True,
+            )
             if stop:
                 break
         return TrainResult(path, self.step, losses["train"], losses["val"])

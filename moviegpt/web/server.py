@@ -6,6 +6,7 @@ tabs generate at once, each with its own cache and random generator), bound to 1
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
@@ -60,10 +61,13 @@ class WebGenerator:
         limit = self.defaults.max_new_tokens
         try:
             top_k = int(params.get("top_k") or 0)
-            values = {"temperature": float(params.get("temperature") or self.defaults.temperature),
-                      "top_k": top_k or None, "top_p": float(params.get("top_p") or 1.0),
-                      "max_new_tokens": int(params.get("max_new_tokens") or limit),
-                      "seed": int(params["seed"]) if params.get("seed") else secrets.randbelow(2**31)}
+            values = {
+                "temperature": float(params.get("temperature") or self.defaults.temperature),
+                "top_k": top_k or None,
+                "top_p": float(params.get("top_p") or 1.0),
+                "max_new_tokens": int(params.get("max_new_tokens") or limit),
+                "seed": int(params["seed"]) if params.get("seed") else secrets.randbelow(2**31),
+            }
         except ValueError:
             raise UserError("temperature, top-k, top-p and max length must be numbers") from None
         if not 1 <= values["max_new_tokens"] <= limit:
@@ -134,10 +138,8 @@ def make_handler(generator: WebGenerator) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
                 self.wfile.flush()
 
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the tab was closed: stop quietly
                 generator.run(params, send)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the tab was closed: stop quietly
 
     return Handler
 
@@ -155,8 +157,11 @@ def serve(generator: WebGenerator, host: str, port: int) -> None:
     """Serve until Ctrl-C."""
     server = start_server(generator, host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: serving on {host}: anyone who can reach this machine on port {port} can generate text "
-              "and see the posters", flush=True)
+        print(
+            f"warning: serving on {host}: anyone who can reach this machine on port {port} can generate text "
+            "and see the posters",
+            flush=True,
+        )
     print(f"MovieGPT is at http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()

@@ -26,7 +26,7 @@ class Head(nn.Module):
 
     def forward(self, x):
         time, channels = x.shape[1], x.shape[2]
-        scores = self.query(x) @ self.key(x).transpose(-2, -1) * channels ** -0.5
+        scores = self.query(x) @ self.key(x).transpose(-2, -1) * channels**-0.5
         scores = scores.masked_fill(self.tril[:time, :time] == 0, float("-inf"))
         return F.softmax(scores, dim=-1) @ self.value(x)
 
@@ -100,13 +100,18 @@ def test_kv_cached_generation_of_a_converted_model_matches_full_recomputation(or
     original, checkpoint, text = original_files
     model, tokenizer = model_from_checkpoint(load_checkpoint(checkpoint, text))
     prompt = tokenizer.encode("The")  # 3 + 12 characters: within the context, so no window shift
-    (ids,) = generate_ids(model.eval(), prompt, GenerationConfig(strategy="greedy", max_new_tokens=12),
-                    lambda ids: False, lambda row, token: None)
+    (ids,) = generate_ids(
+        model.eval(),
+        prompt,
+        GenerationConfig(strategy="greedy", max_new_tokens=12),
+        lambda ids: False,
+        lambda row, token: None,
+    )
     sequence = list(prompt)
     with torch.no_grad():
         for _ in range(12):
             sequence.append(int(original(torch.tensor([sequence[-16:]]))[0, -1].argmax()))
-    assert ids == sequence[len(prompt):]
+    assert ids == sequence[len(prompt) :]
 
 
 @pytest.mark.skipif(not ORIGINAL.is_dir(), reason=f"{ORIGINAL} is absent (the original's own checkpoint)")

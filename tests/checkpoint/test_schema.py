@@ -24,9 +24,19 @@ def weights_only() -> Checkpoint:
 
 def test_a_version_1_file_loads_with_its_trainer_state_gathered(tmp_path):
     body = weights_only().to_payload()
-    trainer = {"optimizer": {"state": {}, "param_groups": []}, "scaler": {}, "epoch": 2, "epoch_completed": True,
-               "step": 40, "tokens_seen": 1280, "rng": {}, "train_config": {}, "metrics": {}, "wandb_run_id": None,
-               "best_val_loss": 1.5}
+    trainer = {
+        "optimizer": {"state": {}, "param_groups": []},
+        "scaler": {},
+        "epoch": 2,
+        "epoch_completed": True,
+        "step": 40,
+        "tokens_seen": 1280,
+        "rng": {},
+        "train_config": {},
+        "metrics": {},
+        "wandb_run_id": None,
+        "best_val_loss": 1.5,
+    }
     assert set(trainer) == set(V1_TRAINER_KEYS)
     torch.save({**body, "version": 1, **trainer, "train_args": {"lr": 0.1}}, tmp_path / "v1.pt")
     loaded = load_checkpoint(tmp_path / "v1.pt", resumable=True)
@@ -45,5 +55,10 @@ def test_a_weights_only_checkpoint_generates_but_cannot_be_resumed(tmp_path):
     assert not load_checkpoint(tmp_path / "w.pt").resumable
     with pytest.raises(UserError, match="no training state to resume"):
         load_checkpoint(tmp_path / "w.pt", resumable=True)
-    assert set(torch.load(tmp_path / "w.pt", weights_only=True)) == {"format", "version", "model_config",
-                                                                      "tokenizer", "model"}
+    assert set(torch.load(tmp_path / "w.pt", weights_only=True)) == {
+        "format",
+        "version",
+        "model_config",
+        "tokenizer",
+        "model",
+    }

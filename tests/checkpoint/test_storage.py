@@ -19,8 +19,12 @@ def make_state() -> tuple[GPT, Checkpoint]:
     torch.manual_seed(1)
     tok = CharTokenizer.from_text("abcdefgh 世界")
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=8, n_embd=16, n_head=2, n_layer=1, dropout=0.0))
-    return model, Checkpoint(model_config=model.config.to_dict(), tokenizer=tok.to_dict(), model=model.state_dict(),
-                             train_args={"lr": 0.1, "top_k": None, "name": "x"})
+    return model, Checkpoint(
+        model_config=model.config.to_dict(),
+        tokenizer=tok.to_dict(),
+        model=model.state_dict(),
+        train_args={"lr": 0.1, "top_k": None, "name": "x"},
+    )
 
 
 def test_round_trip_gives_identical_logits(tmp_path):

@@ -1,8 +1,11 @@
 """The README's bad-input table, rows not covered elsewhere: one line on stderr, exit code 2, nothing lost."""
 
+import argparse
+
 import pytest
 
 from moviegpt.checkpoint import load_checkpoint
+from moviegpt.cli.arguments import build_parser
 from moviegpt.cli.main import main
 from tests.helpers import TINY_TEXT
 
@@ -26,20 +29,47 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--bogus", "1"], "unrecognized arguments: --bogus"),
-    (["--keep_checkpoints", "-1"], "--keep_checkpoints: must be >= 0"),
-    (["--max_minutes", "0"], "--max_minutes: must be > 0.0"),
-    (["--checkpoint_every_steps", "0"], "--checkpoint_every_steps: must be >= 1"),
-    (["--dtype", "float8"], "--dtype: invalid choice"),
-    (["--out_dir", "a_file"], "--out_dir is a file, not a folder: a_file"),
-    (["--outputs_dir", "a_file"], "cannot create --outputs_dir a_file"),
-    (["--outputs_dir", "a_file/sub"], "cannot create --outputs_dir a_file/sub"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--bogus", "1"], "unrecognized arguments: --bogus"),
+        (["--keep_checkpoints", "-1"], "--keep_checkpoints: must be >= 0"),
+        (["--max_minutes", "0"], "--max_minutes: must be > 0.0"),
+        (["--checkpoint_every_steps", "0"], "--checkpoint_every_steps: must be >= 1"),
+        (["--dtype", "float8"], "--dtype: invalid choice"),
+        (["--out_dir", "a_file"], "--out_dir is a file, not a folder: a_file"),
+        (["--outputs_dir", "a_file"], "cannot create --outputs_dir a_file"),
+        (["--outputs_dir", "a_file/sub"], "cannot create --outputs_dir a_file/sub"),
+        (["--lr", "nan"], "--lr: must be a finite number, got nan"),
+        (["--temperature", "inf"], "--temperature: must be a finite number, got inf"),
+        (["--max_new_tokens", "0"], "--max_new_tokens: must be >= 1"),
+        (["--n_embd", "30", "--n_head", "4"], "--n_embd (30) must be divisible by n_head (4)"),
+        (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
+    ],
+)
 def test_bad_training_flags(workdir, capsys, flags, message):
-    out_dir = [] if "--out_dir" in flags else ["--out_dir", "run"]
-    assert message in one_line_error(capsys, ["--training_data", "movies.txt", *TRAIN, *out_dir, *flags])
-    assert not list(workdir.glob("run/*.pt"))
+    """Refused before anything is created: no run folder, no runs/<timestamp>, no outputs."""
+    assert message in one_line_error(capsys, ["--training_data", "movies.txt", *TRAIN, *flags])
+    assert not (workdir / "runs").exists() and not list(workdir.glob("outputs/*"))
+
+
+def takes_a_float(parse) -> bool:
+    try:
+        return isinstance(parse("0.5"), float)
+    except (argparse.ArgumentTypeError, ValueError):  # an int flag (--seed is a plain int)
+        return False
+
+
+def test_every_float_flag_refuses_nan_and_inf():
+    for parser in (build_parser("gpt"), build_parser("bigram")):
+        float_flags = [a for a in parser._actions if callable(a.type) and takes_a_float(a.type)]
+        assert {"--lr", "--temperature", "--top_p", "--dropout", "--max_minutes"} & {
+            a.option_strings[0] for a in float_flags
+        }
+        for action in float_flags:
+            for text in ("nan", "inf", "-inf"):
+                with pytest.raises(argparse.ArgumentTypeError, match="finite"):
+                    action.type(text)
 
 
 def test_unwritable_outputs_folder_is_reported_before_generating(workdir, capsys, tiny_checkpoint):
@@ -53,13 +83,16 @@ def test_title_with_characters_the_model_never_saw(workdir, capsys, tiny_checkpo
     assert "'Z'" in err and "'2'" in err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--resume", "nowhere"], "checkpoint not found: nowhere"),
-    (["--resume", "run", "--training_data", "other.txt"], "--training_data other.txt is not the data of the run"),
-    (["--resume", "run", "--sha256", "ab" * 32], "--sha256 checks one file, but run is a folder"),
-    (["--resume", "empty_run"], "no usable checkpoint in empty_run"),
-    (["--resume", "broken_run"], "no usable checkpoint in broken_run (checkpoint is truncated"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--resume", "nowhere"], "checkpoint not found: nowhere"),
+        (["--resume", "run", "--training_data", "other.txt"], "--training_data other.txt is not the data of the run"),
+        (["--resume", "run", "--sha256", "ab" * 32], "--sha256 checks one file, but run is a folder"),
+        (["--resume", "empty_run"], "no usable checkpoint in empty_run"),
+        (["--resume", "broken_run"], "no usable checkpoint in broken_run (checkpoint is truncated"),
+    ],
+)
 def test_bad_resume(workdir, capsys, argv, message):
     assert main(["--training_data", "movies.txt", *TRAIN, "--out_dir", "run"]) == 0
     (workdir / "empty_run").mkdir()
@@ -78,12 +111,15 @@ def test_resume_accepts_the_original_command_with_resume_added(workdir, capsys):
     assert load_checkpoint(workdir / "run" / "last.pt").trainer["step"] == 4
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--evaluate", "movies.txt"], "--evaluate needs --checkpoint"),
-    (["--convert", "out.pt"], "--convert needs --checkpoint"),
-    (["--serve"], "--serve needs --checkpoint"),
-    (["--training_data", "movies.txt", "--tokenizer", "sentencepiece"], "--tokenizer: invalid choice"),
-    (["--poster_from", "missing.txt"], "--poster_from file not found: missing.txt"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--evaluate", "movies.txt"], "--evaluate needs --checkpoint"),
+        (["--convert", "out.pt"], "--convert needs --checkpoint"),
+        (["--serve"], "--serve needs --checkpoint"),
+        (["--training_data", "movies.txt", "--tokenizer", "sentencepiece"], "--tokenizer: invalid choice"),
+        (["--poster_from", "missing.txt"], "--poster_from file not found: missing.txt"),
+    ],
+)
 def test_commands_missing_what_they_need(workdir, capsys, argv, message):
     assert message in one_line_error(capsys, argv)

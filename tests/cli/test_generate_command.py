@@ -15,19 +15,38 @@ def test_movie_checkpoint_records_its_format(tiny_checkpoint):
 
 
 def test_title_builds_the_template_and_stops_at_end_of_movie(tmp_path, tiny_checkpoint):
-    result = run_gpt("--checkpoint", str(tiny_checkpoint), "--title", "Tea for the Dragon", "--max_new_tokens",
-                     "400", "--seed", "1", cwd=tmp_path)
+    result = run_gpt(
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--title",
+        "Tea for the Dragon",
+        "--max_new_tokens",
+        "400",
+        "--seed",
+        "1",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     printed = result.stdout.split("saved to")[0]
     assert printed.startswith(f"{PREFIX}Tea for the Dragon' is:\n")
-    assert "END_OF_MOVIE" not in printed and "END_OF_MOVIE" not in (next((tmp_path / "outputs").glob("*.txt"))
-                                                                   .read_text(encoding="utf-8"))
+    assert "END_OF_MOVIE" not in printed and "END_OF_MOVIE" not in (
+        next((tmp_path / "outputs").glob("*.txt")).read_text(encoding="utf-8")
+    )
 
 
 def test_no_stop_and_custom_stop(tmp_path, tiny_checkpoint, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    base = ["--checkpoint", str(tiny_checkpoint), "--prompt", "The", "--max_new_tokens", "120",
-            "--disable-typewriter", "--seed", "3"]
+    base = [
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--prompt",
+        "The",
+        "--max_new_tokens",
+        "120",
+        "--disable-typewriter",
+        "--seed",
+        "3",
+    ]
     assert main(base + ["--no_stop"]) == 0
     unstopped = capsys.readouterr().out.split("\nsaved to")[0]
     assert len(unstopped) == len("The") + 120
@@ -46,19 +65,39 @@ def test_empty_prompt_invents_a_title(tmp_path, tiny_checkpoint, capsys, monkeyp
 def test_several_samples_each_printed_once(tmp_path, tiny_checkpoint, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for typewriter in ([], ["--disable-typewriter"]):
-        assert main(["--checkpoint", str(tiny_checkpoint), "--title", "Tea", "--num_samples", "3",
-                     "--max_new_tokens", "40", *typewriter]) == 0
+        assert (
+            main(
+                [
+                    "--checkpoint",
+                    str(tiny_checkpoint),
+                    "--title",
+                    "Tea",
+                    "--num_samples",
+                    "3",
+                    "--max_new_tokens",
+                    "40",
+                    *typewriter,
+                ]
+            )
+            == 0
+        )
         out = capsys.readouterr().out
         for n in (1, 2, 3):
             assert out.count(f"--- sample {n} ---\n{PREFIX}Tea' is:\n") == 1
     assert len(list((tmp_path / "outputs").glob("*.txt"))) == 2
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--top_p", "1.5"], "--top_p"), (["--top_p", "0"], "--top_p"), (["--num_beams", "0"], "--num_beams"),
-    (["--decode", "beam", "--num_beams", "2", "--num_samples", "3"], "--num_samples"),
-    (["--decode", "top"], "--decode"), (["--repetition_penalty", "-1"], "--repetition_penalty"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--top_p", "1.5"], "--top_p"),
+        (["--top_p", "0"], "--top_p"),
+        (["--num_beams", "0"], "--num_beams"),
+        (["--decode", "beam", "--num_beams", "2", "--num_samples", "3"], "--num_samples"),
+        (["--decode", "top"], "--decode"),
+        (["--repetition_penalty", "-1"], "--repetition_penalty"),
+    ],
+)
 def test_bad_generation_flags(tmp_path, tiny_checkpoint, capsys, monkeypatch, flags, message):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
@@ -68,12 +107,26 @@ def test_bad_generation_flags(tmp_path, tiny_checkpoint, capsys, monkeypatch, fl
 
 
 def test_interactive_loop_through_a_pipe(tmp_path, tiny_checkpoint):
-    script = "\n".join([
-        "The ", ":set temperature 0.5", ":set top_k 3", ":set max_new_tokens 25", ":set top_p 7",
-        ":title Paper Moon Harbor", ":set nonsense 1", "Zebra☃", "quit", "never reached",
-    ]) + "\n"
-    result = run_gpt("--checkpoint", str(tiny_checkpoint), "--interactive", "--max_new_tokens", "15",
-                     cwd=tmp_path, stdin=script)
+    script = (
+        "\n".join(
+            [
+                "The ",
+                ":set temperature 0.5",
+                ":set top_k 3",
+                ":set max_new_tokens 25",
+                ":set top_p 7",
+                ":title Paper Moon Harbor",
+                ":set nonsense 1",
+                "Zebra☃",
+                "quit",
+                "never reached",
+            ]
+        )
+        + "\n"
+    )
+    result = run_gpt(
+        "--checkpoint", str(tiny_checkpoint), "--interactive", "--max_new_tokens", "15", cwd=tmp_path, stdin=script
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.count(">> ") == 9

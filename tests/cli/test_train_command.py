@@ -17,12 +17,18 @@ from tests.helpers import ROOT, TINY_TEXT, gpt_env, run_gpt
 TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_new_tokens", "20"]
 
 
+@pytest.mark.slow
 def test_train_then_generate_end_to_end(tmp_path, tiny_text_file):
-    result = run_gpt("--training_data", str(tiny_text_file), *TRAIN, "--out_dir", "run",
-                     "--prompt", "The description", cwd=tmp_path)
+    result = run_gpt(
+        "--training_data", str(tiny_text_file), *TRAIN, "--out_dir", "run", "--prompt", "The description", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "run").glob("*.pt")) == \
-        ["best.pt", "epoch_001.pt", "epoch_002.pt", "last.pt"]
+    assert sorted(p.name for p in (tmp_path / "run").glob("*.pt")) == [
+        "best.pt",
+        "epoch_001.pt",
+        "epoch_002.pt",
+        "last.pt",
+    ]
     events = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert events[-1]["epoch"] == 2 and "val_loss" in events[-1]
     (after_training,) = (tmp_path / "outputs").glob("output_*.txt")
@@ -32,8 +38,7 @@ def test_train_then_generate_end_to_end(tmp_path, tiny_text_file):
     checkpoint = tmp_path / "run" / "epoch_002.pt"
     outputs = []
     for _ in range(2):
-        result = run_gpt("--checkpoint", str(checkpoint), "--prompt", "The ", "--max_new_tokens", "30",
-                         cwd=tmp_path)
+        result = run_gpt("--checkpoint", str(checkpoint), "--prompt", "The ", "--max_new_tokens", "30", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout.splitlines()[0])
     assert outputs[0] == outputs[1] and outputs[0].startswith("The ") and len(outputs[0]) > 4
@@ -72,20 +77,23 @@ def one_line_error(capsys, argv, cwd, monkeypatch) -> str:
     return err
 
 
-@pytest.mark.parametrize("content, flags, message", [
-    (None, [], "not found"),
-    (b"", [], "empty"),
-    (b"short text\n", [], "too short"),
-    (b"\x00\x01\x02binary\x00" * 100, [], "binary"),
-    ("Am\xe9lie ".encode("latin-1") * 100, [], "not UTF-8"),
-    (TINY_TEXT.encode(), ["--n_embd", "30", "--n_head", "4"], "divisible"),
-    (TINY_TEXT.encode(), ["--dropout", "1.5"], "dropout"),
-    (TINY_TEXT.encode(), ["--batch_size", "0"], "--batch_size"),
-    (TINY_TEXT.encode(), ["--lr", "abc"], "--lr"),
-    (TINY_TEXT.encode(), ["--device", "tpu"], "--device"),
-    (TINY_TEXT.encode(), ["--temperature", "0"], "--temperature"),
-    (TINY_TEXT.encode(), ["--preset", "huge"], "--preset"),
-])
+@pytest.mark.parametrize(
+    "content, flags, message",
+    [
+        (None, [], "not found"),
+        (b"", [], "empty"),
+        (b"short text\n", [], "too short"),
+        (b"\x00\x01\x02binary\x00" * 100, [], "binary"),
+        ("Am\xe9lie ".encode("latin-1") * 100, [], "not UTF-8"),
+        (TINY_TEXT.encode(), ["--n_embd", "30", "--n_head", "4"], "divisible"),
+        (TINY_TEXT.encode(), ["--dropout", "1.5"], "dropout"),
+        (TINY_TEXT.encode(), ["--batch_size", "0"], "--batch_size"),
+        (TINY_TEXT.encode(), ["--lr", "abc"], "--lr"),
+        (TINY_TEXT.encode(), ["--device", "tpu"], "--device"),
+        (TINY_TEXT.encode(), ["--temperature", "0"], "--temperature"),
+        (TINY_TEXT.encode(), ["--preset", "huge"], "--preset"),
+    ],
+)
 def test_bad_training_input_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, content, flags, message):
     data = tmp_path / "data.txt"
     if content is not None:
@@ -132,11 +140,26 @@ def test_preset_fills_sizes_and_explicit_flags_win():
     args = parse_args(["--preset", "fast", "--n_embd", "64", "--n_head", "2"])
     assert (args.n_embd, args.n_head, args.n_layer, args.context_length, args.batch_size) == (64, 2, 4, 64, 12)
     original = parse_args([])
-    assert (original.batch_size, original.context_length, original.lr, original.n_embd, original.n_head,
-            original.n_layer, original.dropout, original.eval_iters, original.epochs) == \
-        (128, 256, 2.5e-4, 768, 8, 8, 0.3, 100, 5)
-    assert (original.max_new_tokens, original.seed, original.temperature, original.top_k,
-            original.logging_steps, original.device, original.checkpoint) == (500, 7331, 1.0, None, 50, "auto", None)
+    assert (
+        original.batch_size,
+        original.context_length,
+        original.lr,
+        original.n_embd,
+        original.n_head,
+        original.n_layer,
+        original.dropout,
+        original.eval_iters,
+        original.epochs,
+    ) == (128, 256, 2.5e-4, 768, 8, 8, 0.3, 100, 5)
+    assert (
+        original.max_new_tokens,
+        original.seed,
+        original.temperature,
+        original.top_k,
+        original.logging_steps,
+        original.device,
+        original.checkpoint,
+    ) == (500, 7331, 1.0, None, 50, "auto", None)
     assert original.typewriter is True and parse_args(["--disable-typewriter"]).typewriter is False
 
 
@@ -145,26 +168,78 @@ def test_help_explains_every_flag():
     for action in parser._actions:
         assert action.help, action.option_strings
     text = parser.format_help()
-    for flag in ["--checkpoint", "--training_data", "--batch_size", "--context_length", "--eval_iters", "--lr",
-                 "--n_embd", "--n_head", "--n_layer", "--dropout", "--max_new_tokens", "--seed", "--device",
-                 "--temperature", "--top_k", "--logging_steps", "--epochs", "--disable-typewriter", "--max_iters",
-                 "--max_minutes", "--out_dir", "--prompt", "--preset", "--wandb"]:
+    for flag in [
+        "--checkpoint",
+        "--training_data",
+        "--batch_size",
+        "--context_length",
+        "--eval_iters",
+        "--lr",
+        "--n_embd",
+        "--n_head",
+        "--n_layer",
+        "--dropout",
+        "--max_new_tokens",
+        "--seed",
+        "--device",
+        "--temperature",
+        "--top_k",
+        "--logging_steps",
+        "--epochs",
+        "--disable-typewriter",
+        "--max_iters",
+        "--max_minutes",
+        "--out_dir",
+        "--prompt",
+        "--preset",
+        "--wandb",
+    ]:
         assert re.search(rf"{flag}\b", text), flag
 
 
+@pytest.mark.slow
 def test_shipped_sample_is_used_when_no_data_is_given(tmp_path):
-    result = run_gpt("--preset", "tiny", "--max_iters", "2", "--wandb", "disabled", "--out_dir", "run",
-                     "--prompt", "The", "--max_new_tokens", "5", cwd=tmp_path)
+    result = run_gpt(
+        "--preset",
+        "tiny",
+        "--max_iters",
+        "2",
+        "--wandb",
+        "disabled",
+        "--out_dir",
+        "run",
+        "--prompt",
+        "The",
+        "--max_new_tokens",
+        "5",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "dataset/movie_descriptions.txt not found" in result.stdout
     state = torch.load(tmp_path / "run" / "epoch_001.pt", weights_only=True)
     assert state["train_args"]["training_data"] == [str(ROOT / "dataset" / "sample_movie_descriptions.txt")]
 
 
+@pytest.mark.slow
 def test_wandb_offline_run_never_prompts(tmp_path, tiny_text_file):
-    result = run_gpt("--training_data", str(tiny_text_file), "--preset", "tiny", "--max_iters", "2",
-                     "--wandb", "offline", "--out_dir", "run", "--prompt", "", "--max_new_tokens", "3",
-                     cwd=tmp_path, timeout=90)
+    result = run_gpt(
+        "--training_data",
+        str(tiny_text_file),
+        "--preset",
+        "tiny",
+        "--max_iters",
+        "2",
+        "--wandb",
+        "offline",
+        "--out_dir",
+        "run",
+        "--prompt",
+        "",
+        "--max_new_tokens",
+        "3",
+        cwd=tmp_path,
+        timeout=90,
+    )
     assert result.returncode == 0, result.stderr
     assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))
 
@@ -177,37 +252,94 @@ def test_wandb_online_without_a_key_is_refused(tmp_path, capsys, monkeypatch, ti
     assert "API key" in one_line_error(capsys, argv, tmp_path, monkeypatch)
 
 
+@pytest.mark.slow
 def test_resume_a_run_folder_and_extend_it(tmp_path, tiny_text_file):
-    base = ["--training_data", str(tiny_text_file), "--preset", "tiny", "--wandb", "disabled",
-            "--prompt", "", "--max_new_tokens", "3"]
+    base = [
+        "--training_data",
+        str(tiny_text_file),
+        "--preset",
+        "tiny",
+        "--wandb",
+        "disabled",
+        "--prompt",
+        "",
+        "--max_new_tokens",
+        "3",
+    ]
     assert run_gpt(*base, "--out_dir", "run", "--max_iters", "3", cwd=tmp_path).returncode == 0
-    result = run_gpt("--resume", "run", "--max_iters", "6", "--wandb", "disabled", "--prompt", "",
-                     "--max_new_tokens", "3", cwd=tmp_path)
+    result = run_gpt(
+        "--resume",
+        "run",
+        "--max_iters",
+        "6",
+        "--wandb",
+        "disabled",
+        "--prompt",
+        "",
+        "--max_new_tokens",
+        "3",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "resuming from run/epoch_001.pt (step 3, epoch 1)" in result.stdout
     state = torch.load(tmp_path / "run" / "epoch_001.pt", weights_only=True)
     assert state["trainer"]["step"] == 6 and state["train_args"]["n_embd"] == 32
 
 
-def test_resume_refuses_a_conflicting_size_and_skips_a_damaged_checkpoint(tmp_path, capsys, monkeypatch,
-                                                                          tiny_text_file):
-    base = ["--training_data", str(tiny_text_file), "--preset", "tiny", "--wandb", "disabled",
-            "--prompt", "", "--max_new_tokens", "3", "--out_dir", "run", "--keep_checkpoints", "0"]
+@pytest.mark.slow
+def test_resume_refuses_a_conflicting_size_and_skips_a_damaged_checkpoint(
+    tmp_path, capsys, monkeypatch, tiny_text_file
+):
+    base = [
+        "--training_data",
+        str(tiny_text_file),
+        "--preset",
+        "tiny",
+        "--wandb",
+        "disabled",
+        "--prompt",
+        "",
+        "--max_new_tokens",
+        "3",
+        "--out_dir",
+        "run",
+        "--keep_checkpoints",
+        "0",
+    ]
     assert run_gpt(*base, cwd=tmp_path).returncode == 0  # two epochs: epoch_001.pt, epoch_002.pt
     err = one_line_error(capsys, ["--resume", "run", "--n_embd", "64"], tmp_path, monkeypatch)
     assert "--n_embd 64 conflicts with the run being resumed (32)" in err
     (tmp_path / "run" / "epoch_002.pt").write_bytes(b"half a checkpoint")
-    result = run_gpt("--resume", "run", "--epochs", "3", "--wandb", "disabled", "--prompt", "",
-                     "--max_new_tokens", "3", cwd=tmp_path)
+    result = run_gpt(
+        "--resume", "run", "--epochs", "3", "--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "skipping a damaged checkpoint" in result.stdout and "resuming from run/epoch_001.pt" in result.stdout
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.slow
 def test_signal_stops_after_a_step_with_a_checkpoint_and_the_resume_command(tmp_path, tiny_text_file, signum):
-    cmd = [sys.executable, str(ROOT / "gpt.py"), "--training_data", str(tiny_text_file), "--preset", "tiny",
-           "--epochs", "100000", "--logging_steps", "1", "--wandb", "disabled", "--out_dir", "run",
-           "--prompt", "", "--max_new_tokens", "3"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "gpt.py"),
+        "--training_data",
+        str(tiny_text_file),
+        "--preset",
+        "tiny",
+        "--epochs",
+        "100000",
+        "--logging_steps",
+        "1",
+        "--wandb",
+        "disabled",
+        "--out_dir",
+        "run",
+        "--prompt",
+        "",
+        "--max_new_tokens",
+        "3",
+    ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=gpt_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = tmp_path / "run" / "metrics.jsonl"
     deadline = time.monotonic() + 60

@@ -13,13 +13,16 @@ def test_read_text_normalises_bom_and_crlf(tmp_path):
     assert read_text(path) == "line one\nline two\n"
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "not found"),
-    (b"", "empty"),
-    (b"  \n\n", "empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-    ("café".encode("latin-1"), "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "not found"),
+        (b"", "empty"),
+        (b"  \n\n", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        ("café".encode("latin-1"), "not UTF-8"),
+    ],
+)
 def test_read_text_refuses_bad_files(tmp_path, content, message):
     path = tmp_path / "bad.txt"
     if content is not None:

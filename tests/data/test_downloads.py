@@ -25,14 +25,16 @@ def cache_files(tmp_path) -> list[str]:
     return sorted(p.name for p in downloads.iterdir()) if downloads.exists() else []
 
 
-def test_checkpoint_from_a_url_is_downloaded_once_and_checked(tmp_path, monkeypatch, capsys, http_root,
-                                                              tiny_checkpoint):
+def test_checkpoint_from_a_url_is_downloaded_once_and_checked(
+    tmp_path, monkeypatch, capsys, http_root, tiny_checkpoint
+):
     root, base, requests = http_root
     shutil.copyfile(tiny_checkpoint, root / "model.pt")
     digest = hashlib.sha256(tiny_checkpoint.read_bytes()).hexdigest()
     for _ in range(2):
-        code, out, err = run_main(["--checkpoint", f"{base}/model.pt", "--sha256", digest, *GENERATE],
-                                  tmp_path, monkeypatch, capsys)
+        code, out, err = run_main(
+            ["--checkpoint", f"{base}/model.pt", "--sha256", digest, *GENERATE], tmp_path, monkeypatch, capsys
+        )
         assert code == 0, err
         assert "saved to outputs/" in out
     assert requests == ["/model.pt"]
@@ -42,8 +44,9 @@ def test_checkpoint_from_a_url_is_downloaded_once_and_checked(tmp_path, monkeypa
 def test_checksum_mismatch_removes_the_download(tmp_path, monkeypatch, capsys, http_root, tiny_checkpoint):
     root, base, _ = http_root
     shutil.copyfile(tiny_checkpoint, root / "model.pt")
-    code, _, err = run_main(["--checkpoint", f"{base}/model.pt", "--sha256", "0" * 64, *GENERATE],
-                            tmp_path, monkeypatch, capsys)
+    code, _, err = run_main(
+        ["--checkpoint", f"{base}/model.pt", "--sha256", "0" * 64, *GENERATE], tmp_path, monkeypatch, capsys
+    )
     assert code == 2 and err.startswith("error: checksum mismatch") and "download was removed" in err
     assert cache_files(tmp_path) == []
 
@@ -51,13 +54,19 @@ def test_checksum_mismatch_removes_the_download(tmp_path, monkeypatch, capsys, h
 def test_local_checksum_mismatch_keeps_the_file(tmp_path, monkeypatch, capsys, tiny_checkpoint):
     local = tmp_path / "model.pt"
     shutil.copyfile(tiny_checkpoint, local)
-    code, _, err = run_main(["--checkpoint", str(local), "--sha256", "ab" * 32, *GENERATE], tmp_path, monkeypatch,
-                            capsys)
+    code, _, err = run_main(
+        ["--checkpoint", str(local), "--sha256", "ab" * 32, *GENERATE], tmp_path, monkeypatch, capsys
+    )
     assert code == 2 and "checksum mismatch" in err and local.read_bytes() == tiny_checkpoint.read_bytes()
 
 
-@pytest.mark.parametrize("page", [b"<!DOCTYPE html><html><title>Google Drive - Quota exceeded</title></html>",
-                                  b"\n  <html><body>Virus scan warning</body></html>"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<!DOCTYPE html><html><title>Google Drive - Quota exceeded</title></html>",
+        b"\n  <html><body>Virus scan warning</body></html>",
+    ],
+)
 def test_a_web_page_instead_of_a_checkpoint_is_refused(tmp_path, monkeypatch, capsys, http_root, page):
     root, base, _ = http_root
     (root / "model.pt").write_bytes(page)
@@ -66,12 +75,10 @@ def test_a_web_page_instead_of_a_checkpoint_is_refused(tmp_path, monkeypatch, ca
     assert cache_files(tmp_path) == []
 
 
-def test_a_truncated_download_is_refused_and_leaves_nothing(tmp_path, monkeypatch, capsys, http_root,
-                                                            tiny_checkpoint):
+def test_a_truncated_download_is_refused_and_leaves_nothing(tmp_path, monkeypatch, capsys, http_root, tiny_checkpoint):
     root, base, _ = http_root
     shutil.copyfile(tiny_checkpoint, root / "model.pt")
-    code, _, err = run_main(["--checkpoint", f"{base}/truncated/model.pt", *GENERATE], tmp_path, monkeypatch,
-                            capsys)
+    code, _, err = run_main(["--checkpoint", f"{base}/truncated/model.pt", *GENERATE], tmp_path, monkeypatch, capsys)
     assert code == 2 and "download failed" in err and "incomplete" in err, err
     assert cache_files(tmp_path) == []
 
@@ -80,20 +87,45 @@ def test_resume_from_a_url_goes_on_in_a_new_run_folder(tmp_path, monkeypatch, ca
     root, base, _ = http_root
     (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    assert main(["--training_data", "movies.txt", "--preset", "tiny", "--max_iters", "3", "--out_dir", "first",
-                 "--wandb", "disabled", *GENERATE]) == 0
+    assert (
+        main(
+            [
+                "--training_data",
+                "movies.txt",
+                "--preset",
+                "tiny",
+                "--max_iters",
+                "3",
+                "--out_dir",
+                "first",
+                "--wandb",
+                "disabled",
+                *GENERATE,
+            ]
+        )
+        == 0
+    )
     shutil.copyfile(tmp_path / "first" / "last.pt", root / "model.pt")
-    code, out, err = run_main(["--resume", f"{base}/model.pt", "--max_iters", "5", "--out_dir", "more",
-                               "--wandb", "disabled", *GENERATE], tmp_path, monkeypatch, capsys)
+    code, out, err = run_main(
+        ["--resume", f"{base}/model.pt", "--max_iters", "5", "--out_dir", "more", "--wandb", "disabled", *GENERATE],
+        tmp_path,
+        monkeypatch,
+        capsys,
+    )
     assert code == 0, err
     assert torch.load(tmp_path / "more" / "last.pt", weights_only=True)["trainer"]["step"] == 5
-    assert torch.load(tmp_path / "first" / "last.pt", weights_only=True)["trainer"]["step"] == 3  # the original run untouched
+    # the original run is untouched
+    assert torch.load(tmp_path / "first" / "last.pt", weights_only=True)["trainer"]["step"] == 3
 
 
 def test_google_drive_links_and_ids_are_recognised(tmp_path, monkeypatch):
     file_id = "1AbCdEfGhIjKlMnOpQrStUvWxYz_-0123"
-    forms = [file_id, f"https://drive.google.com/file/d/{file_id}/view?usp=sharing",
-             f"https://drive.google.com/uc?id={file_id}", f"https://drive.google.com/open?id={file_id}"]
+    forms = [
+        file_id,
+        f"https://drive.google.com/file/d/{file_id}/view?usp=sharing",
+        f"https://drive.google.com/uc?id={file_id}",
+        f"https://drive.google.com/open?id={file_id}",
+    ]
     assert {drive_file_id(form) for form in forms} == {file_id}
     assert {cached_name(form) for form in forms} == {f"gdrive-{file_id}"}
     assert drive_file_id("https://example.com/model.pt") is None

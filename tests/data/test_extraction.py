@@ -35,8 +35,11 @@ def test_letterboxd_shaped_file(tmp_path, capsys):
     found = records(out.read_text(encoding="utf-8"))
     with source.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    good = [r for r in rows if r["name"].strip() and r["description"].strip()
-            and r["description"].strip() != "No description found"]
+    good = [
+        r
+        for r in rows
+        if r["name"].strip() and r["description"].strip() and r["description"].strip() != "No description found"
+    ]
     assert 0 < len(found) <= len(good) < len(rows)
     assert found[0] == ("Avatar", good[0]["description"].strip())
     summary = capsys.readouterr().out
@@ -65,19 +68,28 @@ def test_awkward_csv_cases(tmp_path, capsys):
     code, text, _ = extract(tmp_path, data)
     assert code == 0
     found = records(text)
-    assert found == [("Quoted, Title", 'Line one.\nLine "two".'), ("Big", big.strip()),
-                     ("Café Society", "Un café à Paris.")]
+    assert found == [
+        ("Quoted, Title", 'Line one.\nLine "two".'),
+        ("Big", big.strip()),
+        ("Café Society", "Un café à Paris."),
+    ]
     summary = capsys.readouterr().out
     assert "rows read 9, written 3, skipped 6" in summary
-    for reason in ("no title 1", "no description 1", "placeholder description 1", "duplicate 1",
-                   "malformed row 1", "invalid UTF-8 1"):
+    for reason in (
+        "no title 1",
+        "no description 1",
+        "placeholder description 1",
+        "duplicate 1",
+        "malformed row 1",
+        "invalid UTF-8 1",
+    ):
         assert reason in summary
 
 
 def test_ascii_transliterates_and_default_keeps_text(tmp_path):
     data = (HEADER + "1,Amélie,2001,,Une fille rêveuse à Montmartre — 東京.,122,4\n").encode()
     assert records(extract(tmp_path, data)[1]) == [("Amélie", "Une fille rêveuse à Montmartre — 東京.")]
-    (title, text), = records(extract(tmp_path, data, "--ascii")[1])
+    ((title, text),) = records(extract(tmp_path, data, "--ascii")[1])
     assert title == "Amelie" and text.startswith("Une fille reveuse a Montmartre -- ") and text.isascii()
 
 
@@ -92,8 +104,10 @@ def test_shuffle_is_seeded_and_small_takes_the_first_movies(tmp_path):
     assert small == a[:5]
 
 
-@pytest.mark.parametrize("flags", [["--title-column", "title", "--text-column", "overview"],
-                                   ["--title-column", "Title", "--text-column", "Plot"]])
+@pytest.mark.parametrize(
+    "flags",
+    [["--title-column", "title", "--text-column", "overview"], ["--title-column", "Title", "--text-column", "Plot"]],
+)
 def test_other_catalogue_columns(tmp_path, flags):
     header = f"{flags[1]},year,{flags[3]}\n"
     code, text, _ = extract(tmp_path, (header + 'Heat,1995,"A thief, a cop."\n').encode(), *flags)
@@ -116,7 +130,11 @@ def test_real_tmdb_catalogue_matches_the_shared_conversion(tmp_path):
     if not (source.exists() and reference.exists()):
         pytest.skip("shared TMDB files not present (../shared/data)")
     out = tmp_path / "tmdb.txt"
-    assert extractor_main(["--input", str(source), "--output", str(out),
-                           "--title-column", "title", "--text-column", "overview"]) == 0
+    assert (
+        extractor_main(
+            ["--input", str(source), "--output", str(out), "--title-column", "title", "--text-column", "overview"]
+        )
+        == 0
+    )
     ours, theirs = records(out.read_text(encoding="utf-8")), records(reference.read_text(encoding="utf-8"))
     assert ours == list(dict.fromkeys(theirs))  # same records, ours without exact duplicates

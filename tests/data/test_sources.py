@@ -13,8 +13,10 @@ def test_folder_and_glob_expand_to_sorted_text_files(tmp_path):
     expected = [tmp_path / "a.txt", tmp_path / "b.txt"]
     assert resolve_sources([str(tmp_path)], tmp_path / "dl") == expected
     assert resolve_sources([str(tmp_path / "*.txt")], tmp_path / "dl") == expected
-    assert resolve_sources([str(tmp_path / "b.txt"), str(tmp_path / "*.txt")], tmp_path / "dl") == \
-        [tmp_path / "b.txt", tmp_path / "a.txt"]
+    assert resolve_sources([str(tmp_path / "b.txt"), str(tmp_path / "*.txt")], tmp_path / "dl") == [
+        tmp_path / "b.txt",
+        tmp_path / "a.txt",
+    ]
 
 
 def test_empty_folder_and_unmatched_glob_are_refused(tmp_path):
@@ -42,11 +44,26 @@ def test_failed_download_leaves_no_file(tmp_path, http_root):
     assert not (tmp_path / "dl").exists() or not any((tmp_path / "dl").iterdir())
 
 
+@pytest.mark.slow
 def test_training_from_a_url_end_to_end(tmp_path, http_root):
     root, base, _ = http_root
     (root / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
-    result = run_gpt("--training_data", f"{base}/movies.txt", "--preset", "tiny", "--max_iters", "2",
-                     "--wandb", "disabled", "--out_dir", "run", "--prompt", "", "--max_new_tokens", "3",
-                     cwd=tmp_path)
+    result = run_gpt(
+        "--training_data",
+        f"{base}/movies.txt",
+        "--preset",
+        "tiny",
+        "--max_iters",
+        "2",
+        "--wandb",
+        "disabled",
+        "--out_dir",
+        "run",
+        "--prompt",
+        "",
+        "--max_new_tokens",
+        "3",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert list((tmp_path / "run").glob("epoch_*.pt"))

@@ -94,8 +94,9 @@ def test_invalid_utf8_is_reported_with_its_offset(tmp_path, data, offset, chunk)
 
 
 def test_movie_split_moves_to_the_nearest_record_end(tmp_path):
-    records = [f"The description of the movie named 'M{i}' is:\nPlot {'x' * (i % 17)}.\nEND_OF_MOVIE\n"
-               for i in range(100)]
+    records = [
+        f"The description of the movie named 'M{i}' is:\nPlot {'x' * (i % 17)}.\nEND_OF_MOVIE\n" for i in range(100)
+    ]
     text = "".join(records)
     tok = CharTokenizer.from_text(text)
     data = TextDataset.from_text(text, tok)

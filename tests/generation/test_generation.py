@@ -23,8 +23,9 @@ TOK = CharTokenizer.from_text("abcdefgh \n")
 
 def random_model(context_length: int = 8, seed: int = 3) -> GPT:
     torch.manual_seed(seed)
-    config = GPTConfig(vocab_size=TOK.vocab_size, context_length=context_length, n_embd=16, n_head=2, n_layer=2,
-                       dropout=0.0)
+    config = GPTConfig(
+        vocab_size=TOK.vocab_size, context_length=context_length, n_embd=16, n_head=2, n_layer=2, dropout=0.0
+    )
     return GPT(config).eval()
 
 
@@ -51,7 +52,7 @@ def test_cached_logits_equal_a_full_forward_pass():
     full, _ = model(idx)
     cache = KVCache(model.config, 2, torch.device("cpu"), torch.float32)
     pieces = [model(idx[:, :5], cache=cache)[0], model(idx[:, 5:9], cache=cache)[0]]
-    pieces += [model(idx[:, t:t + 1], cache=cache)[0] for t in range(9, 16)]
+    pieces += [model(idx[:, t : t + 1], cache=cache)[0] for t in range(9, 16)]
     assert torch.allclose(torch.cat(pieces, dim=1), full, atol=1e-5)
 
 
@@ -80,7 +81,7 @@ def test_cached_greedy_text_equals_full_recompute(steps):
         ids = list(prompt)
         for _ in range(steps):
             ids.append(int(model(torch.tensor([ids]))[0][0, -1].argmax()))
-        assert got[0] == ids[len(prompt):]
+        assert got[0] == ids[len(prompt) :]
 
 
 def test_generation_runs_long_past_the_context():
@@ -123,7 +124,8 @@ def test_repetition_penalty_changes_the_text():
 
 def test_beam_search_with_one_beam_equals_greedy():
     model = random_model()
-    assert run(model, strategy="beam", num_beams=1, max_new_tokens=25) == run(model, strategy="greedy", max_new_tokens=25)
+    greedy = run(model, strategy="greedy", max_new_tokens=25)
+    assert run(model, strategy="beam", num_beams=1, max_new_tokens=25) == greedy
 
 
 def bigram_with_table(probabilities: torch.Tensor) -> BigramLanguageModel:
@@ -154,14 +156,24 @@ def test_beam_search_returns_num_samples_distinct_hypotheses():
     assert len(texts) == 3 and len(set(texts)) == 3
 
 
-@pytest.mark.parametrize("config, message", [
-    ({"temperature": 0}, "temperature"), ({"temperature": -1}, "temperature"),
-    ({"top_p": 0}, "top_p"), ({"top_p": 1.5}, "top_p"), ({"top_k": 0}, "top_k"),
-    ({"num_beams": 0}, "num_beams"), ({"max_new_tokens": -1}, "max_new_tokens"),
-    ({"max_new_tokens": 0}, "max_new_tokens"), ({"temperature": float("inf")}, "temperature"),
-    ({"temperature": float("nan")}, "temperature"), ({"repetition_penalty": float("nan")}, "repetition_penalty"),
-    ({"strategy": "beam", "num_beams": 2, "num_samples": 3}, "num_samples"), ({"strategy": "nope"}, "strategy"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"temperature": 0}, "temperature"),
+        ({"temperature": -1}, "temperature"),
+        ({"top_p": 0}, "top_p"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"top_k": 0}, "top_k"),
+        ({"num_beams": 0}, "num_beams"),
+        ({"max_new_tokens": -1}, "max_new_tokens"),
+        ({"max_new_tokens": 0}, "max_new_tokens"),
+        ({"temperature": float("inf")}, "temperature"),
+        ({"temperature": float("nan")}, "temperature"),
+        ({"repetition_penalty": float("nan")}, "repetition_penalty"),
+        ({"strategy": "beam", "num_beams": 2, "num_samples": 3}, "num_samples"),
+        ({"strategy": "nope"}, "strategy"),
+    ],
+)
 def test_bad_settings_are_refused(config, message):
     with pytest.raises(UserError, match=message):
         GenerationConfig(**config)

@@ -29,9 +29,14 @@ def test_bigram_learns_and_greedy_decoding_follows_its_table(tmp_path):
     tokenizer = CharTokenizer.from_text(TINY_TEXT)
     torch.manual_seed(0)
     model = BigramLanguageModel(BigramConfig(vocab_size=tokenizer.vocab_size, context_length=8))
-    trainer = Trainer(model, TextDataset.from_text(TINY_TEXT * 4, tokenizer),
-                      TrainConfig(batch_size=32, lr=1e-1, epochs=1, max_iters=150, eval_iters=5, eval_interval=50),
-                      torch.device("cpu"), torch.float32, RunLogger(tmp_path, "disabled", "t", {}))
+    trainer = Trainer(
+        model,
+        TextDataset.from_text(TINY_TEXT * 4, tokenizer),
+        TrainConfig(batch_size=32, lr=1e-1, epochs=1, max_iters=150, eval_iters=5, eval_interval=50),
+        torch.device("cpu"),
+        torch.float32,
+        RunLogger(tmp_path, "disabled", "t", {}),
+    )
     first = trainer.evaluate()["val"]
     result = trainer.train()
     assert result.val_loss < first - 1.0  # from ln(vocab) ~ 3.6 to about 2
@@ -46,7 +51,7 @@ def direct_mean_loss(model, ids: list[int]) -> float:
     """Each character scored from scratch with up to context_length characters before it."""
     context, losses = model.config.context_length, []
     for t in range(1, len(ids)):
-        window = torch.tensor([ids[max(0, t - context):t]])
+        window = torch.tensor([ids[max(0, t - context) : t]])
         logits = model(window)[0][0, -1]
         losses.append(F.cross_entropy(logits[None], torch.tensor([ids[t]])).item())
     return sum(losses) / len(losses)
@@ -56,9 +61,11 @@ def direct_mean_loss(model, ids: list[int]) -> float:
 def test_evaluate_with_stride_1_equals_the_mean_of_direct_per_character_losses(kind):
     tokenizer = CharTokenizer.from_text(TINY_TEXT)
     torch.manual_seed(1)
-    model = (GPT(GPTConfig(vocab_size=tokenizer.vocab_size, context_length=16, n_embd=32, n_head=2, n_layer=2,
-                           dropout=0.0)) if kind == "gpt"
-             else BigramLanguageModel(BigramConfig(vocab_size=tokenizer.vocab_size))).eval()
+    model = (
+        GPT(GPTConfig(vocab_size=tokenizer.vocab_size, context_length=16, n_embd=32, n_head=2, n_layer=2, dropout=0.0))
+        if kind == "gpt"
+        else BigramLanguageModel(BigramConfig(vocab_size=tokenizer.vocab_size))
+    ).eval()
     text = TINY_TEXT[:300]
     result = evaluate_text(model, tokenizer, text, stride=1, device=torch.device("cpu"))
     assert result.characters == result.tokens == len(text) - 1 and result.unknown == 0
@@ -95,18 +102,36 @@ def test_evaluate_from_the_command_line_counts_unknown_characters(tmp_path, monk
 def test_simple_bigram_trains_generates_and_compares_end_to_end(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "movies.txt").write_text(TINY_TEXT * 4, encoding="utf-8")
-    assert main(["--training_data", "movies.txt", "--preset", "tiny", "--max_iters", "30", "--out_dir", "gpt",
-                 *QUIET]) == 0
-    assert main(["--training_data", "movies.txt", "--max_iters", "60", "--out_dir", "bigram", *QUIET],
-                model="bigram") == 0
+    assert (
+        main(["--training_data", "movies.txt", "--preset", "tiny", "--max_iters", "30", "--out_dir", "gpt", *QUIET])
+        == 0
+    )
+    assert (
+        main(["--training_data", "movies.txt", "--max_iters", "60", "--out_dir", "bigram", *QUIET], model="bigram") == 0
+    )
     state = load_checkpoint(tmp_path / "bigram" / "last.pt")
     assert state.model_config["kind"] == "bigram" and state.train_args["model"] == "bigram"
     capsys.readouterr()
     assert main(["--compare", "gpt/last.pt", "--checkpoint", "bigram/last.pt"], model="bigram") == 0
     table = capsys.readouterr().out
     assert "| bigram | " in table and "| GPT | " in table
-    assert main(["--compare", "gpt/last.pt", "--max_iters", "20", "--out_dir", "trained_now", "--json",
-                 "--wandb", "disabled"], model="bigram") == 0
+    assert (
+        main(
+            [
+                "--compare",
+                "gpt/last.pt",
+                "--max_iters",
+                "20",
+                "--out_dir",
+                "trained_now",
+                "--json",
+                "--wandb",
+                "disabled",
+            ],
+            model="bigram",
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     vocab = len(set(TINY_TEXT))
     assert set(report) == {"bigram", "GPT"} and report["bigram"]["parameters"] == vocab * vocab
@@ -124,8 +149,13 @@ def test_bigram_command_line_has_its_own_defaults_and_no_transformer_sizes(capsy
 def test_every_run_draws_loss_png(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
-    assert main(["--training_data", "movies.txt", "--max_iters", "20", "--eval_interval", "10", "--out_dir", "run",
-                 *QUIET], model="bigram") == 0
+    assert (
+        main(
+            ["--training_data", "movies.txt", "--max_iters", "20", "--eval_interval", "10", "--out_dir", "run", *QUIET],
+            model="bigram",
+        )
+        == 0
+    )
     png = (tmp_path / "run" / "loss.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
     width, height = struct.unpack(">II", png[16:24])

@@ -10,13 +10,16 @@ def tiny_config(**overrides) -> GPTConfig:
     return GPTConfig(**{**values, **overrides})
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"n_embd": 30, "n_head": 4}, "divisible"),
-    ({"n_layer": 0}, "n_layer must be a positive integer"),
-    ({"context_length": -1}, "context_length must be a positive integer"),
-    ({"dropout": 1.0}, "dropout"),
-    ({"dropout": -0.1}, "dropout"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"n_embd": 30, "n_head": 4}, "divisible"),
+        ({"n_layer": 0}, "n_layer must be a positive integer"),
+        ({"context_length": -1}, "context_length must be a positive integer"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"dropout": -0.1}, "dropout"),
+    ],
+)
 def test_bad_config_is_refused(overrides, message):
     with pytest.raises(UserError, match=message):
         tiny_config(**overrides)
@@ -48,7 +51,7 @@ def test_attention_is_scaled_by_head_size():
     x = torch.randn(1, 5, 32)
     q, k, v = attn.qkv(x).split(32, dim=2)
     q, k, v = (t.view(1, 5, 4, 8).transpose(1, 2) for t in (q, k, v))
-    scores = (q @ k.transpose(-2, -1)) / 8 ** 0.5
+    scores = (q @ k.transpose(-2, -1)) / 8**0.5
     scores = scores.masked_fill(torch.triu(torch.ones(5, 5, dtype=torch.bool), 1), float("-inf"))
     expected = attn.proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(1, 5, 32))
     assert torch.allclose(attn(x), expected, atol=1e-5)

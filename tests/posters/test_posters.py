@@ -35,8 +35,11 @@ def test_the_same_title_gives_the_same_pixels_and_another_title_other_art():
 
 def test_long_title_and_3000_character_description_fit_inside():
     sentence = "An unusually verbose narrator describes every room of the lighthouse in loving detail. "
-    movie = Movie("The Extraordinarily Long and Winding Chronicle of the Lighthouse Keeper's Seventh Daughter "
-                  "Who Sailed Beyond the Edge of Every Known Map", (sentence * 40)[:3000])
+    movie = Movie(
+        "The Extraordinarily Long and Winding Chronicle of the Lighthouse Keeper's Seventh Daughter "
+        "Who Sailed Beyond the Edge of Every Known Map",
+        (sentence * 40)[:3000],
+    )
     _, boxes = render_poster(movie, "written by MovieGPT · a very long credit line " * 3)
     for name, (left, top, right, bottom) in boxes.items():
         assert 0 <= left <= right <= SIZE[0] and 0 <= top <= bottom <= SIZE[1], name
@@ -71,8 +74,10 @@ def test_accents_render_with_the_bundled_font_and_chinese_never_crashes():
 
 
 def test_movies_are_parsed_from_generated_text():
-    movies = parse_movies(TINY_TEXT[: TINY_TEXT.index("END_OF_MOVIE", 200) + 13] + "The description of the movie "
-                          "named 'Cut Short' is:\nIt never ended")
+    movies = parse_movies(
+        TINY_TEXT[: TINY_TEXT.index("END_OF_MOVIE", 200) + 13] + "The description of the movie "
+        "named 'Cut Short' is:\nIt never ended"
+    )
     assert [m.title for m in movies] == ["Paper Moon Harbor", "Tea for the Dragon", "Cut Short"]
     assert movies[1].description.startswith("An old dragon") and movies[2].description == "It never ended"
 
@@ -81,13 +86,39 @@ def test_poster_commands(tmp_path, monkeypatch, capsys, tiny_checkpoint):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "generated.txt").write_text(TINY_TEXT[: len(TINY_TEXT) // 6], encoding="utf-8")  # two movies
     assert main(["--poster_from", "generated.txt"]) == 0
-    assert sorted(p.name for p in (tmp_path / "posters").iterdir()) == ["paper-moon-harbor.png",
-                                                                        "tea-for-the-dragon.png"]
-    assert main(["--checkpoint", str(tiny_checkpoint), "--title", "Paper Moon Harbor", "--poster",
-                 "--max_new_tokens", "30", "--disable-typewriter", "--posters_dir", "mine"]) == 0
+    assert sorted(p.name for p in (tmp_path / "posters").iterdir()) == [
+        "paper-moon-harbor.png",
+        "tea-for-the-dragon.png",
+    ]
+    assert (
+        main(
+            [
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--title",
+                "Paper Moon Harbor",
+                "--poster",
+                "--max_new_tokens",
+                "30",
+                "--disable-typewriter",
+                "--posters_dir",
+                "mine",
+            ]
+        )
+        == 0
+    )
     assert "poster saved to mine/paper-moon-harbor.png" in capsys.readouterr().out
-    result = run_gpt("--checkpoint", str(tiny_checkpoint), "--interactive", "--max_new_tokens", "20",
-                     "--posters_dir", "repl", cwd=tmp_path, stdin=":poster\n:title Tea for the Dragon\n:poster\n")
+    result = run_gpt(
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--interactive",
+        "--max_new_tokens",
+        "20",
+        "--posters_dir",
+        "repl",
+        cwd=tmp_path,
+        stdin=":poster\n:title Tea for the Dragon\n:poster\n",
+    )
     assert result.returncode == 0, result.stderr
     assert "error: nothing generated yet" in result.stdout
     assert "poster saved to repl/tea-for-the-dragon.png" in result.stdout

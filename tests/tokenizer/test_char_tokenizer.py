@@ -5,11 +5,14 @@ from moviegpt.errors import UserError
 from moviegpt.tokenizer.char import CharTokenizer
 
 
-@pytest.mark.parametrize("text", [
-    "The description of the movie named 'Amélie' is:\nA shy waitress…\nEND_OF_MOVIE\n",
-    "这部电影真好看！演员的表演很自然。",
-    "naïve café — ☕ 🎬 mixed ASCII and emoji",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The description of the movie named 'Amélie' is:\nA shy waitress…\nEND_OF_MOVIE\n",
+        "这部电影真好看！演员的表演很自然。",
+        "naïve café — ☕ 🎬 mixed ASCII and emoji",
+    ],
+)
 def test_round_trip(text):
     tok = CharTokenizer.from_text(text)
     assert tok.decode(tok.encode(text)) == text

@@ -74,7 +74,7 @@ def test_stop_string_spanning_tokens_is_cut(kind):
     for i, token in enumerate(ids):
         shown += row.push(token)
         if row.stopped:
-            assert stopper.is_done(ids[:i + 1])
+            assert stopper.is_done(ids[: i + 1])
             break
     assert row.stopped and shown + row.finish() == "A dragon opens a tea house.\n"
 
@@ -83,16 +83,18 @@ def test_unknown_word_becomes_unk_and_is_counted():
     word = train_tokenizer(TokenizerSpec("word", min_freq=2), [TINY_TEXT])
     ids = word.encode("The dragon xylophone")
     assert word.decode(ids) == "The dragon <unk>" and ids[-1] == 0
-    model = GPT(GPTConfig(vocab_size=word.vocab_size, context_length=8, n_embd=16, n_head=2, n_layer=1,
-                          dropout=0.0)).eval()
+    model = GPT(
+        GPTConfig(vocab_size=word.vocab_size, context_length=8, n_embd=16, n_head=2, n_layer=1, dropout=0.0)
+    ).eval()
     result = evaluate_text(model, word, "The dragon xylophone zebra", stride=4, device=torch.device("cpu"))
     assert result.unknown == 2 and result.characters == len("The dragon <unk> <unk>") - len("The")
 
 
 def test_bits_per_character_use_characters_not_tokens():
     bpe = train_tokenizer(TokenizerSpec("bpe", vocab_size=400), [TINY_TEXT])
-    model = GPT(GPTConfig(vocab_size=bpe.vocab_size, context_length=16, n_embd=16, n_head=2, n_layer=1,
-                          dropout=0.0)).eval()
+    model = GPT(
+        GPTConfig(vocab_size=bpe.vocab_size, context_length=16, n_embd=16, n_head=2, n_layer=1, dropout=0.0)
+    ).eval()
     text = TINY_TEXT[:400]
     result = evaluate_text(model, bpe, text, stride=8, device=torch.device("cpu"))
     first = bpe.decode(bpe.encode(text)[:1])
@@ -104,8 +106,11 @@ def test_bits_per_character_use_characters_not_tokens():
 def test_token_cache_encodes_in_chunks_exactly_as_the_whole_text(tmp_path, monkeypatch, kind):
     path = tmp_path / "corpus.txt"
     path.write_text(ALL_TEXT * 50, encoding="utf-8")
-    monkeypatch.setattr(token_cache, "iter_text_chunks",
-                        lambda p, **kw: ((ALL_TEXT * 50)[i:i + 37] for i in range(0, len(ALL_TEXT) * 50, 37)))
+    monkeypatch.setattr(
+        token_cache,
+        "iter_text_chunks",
+        lambda p, **kw: ((ALL_TEXT * 50)[i : i + 37] for i in range(0, len(ALL_TEXT) * 50, 37)),
+    )
     corpus = token_cache.encode_corpus([path], tmp_path / "cache", TokenizerSpec(kind, vocab_size=300, min_freq=1))
     assert np.array_equal(np.asarray(corpus.tokens), corpus.tokenizer.encode_array(ALL_TEXT * 50))
     assert corpus.tokens.dtype == (np.uint8 if corpus.tokenizer.vocab_size <= 256 else np.uint16)
@@ -119,20 +124,60 @@ def test_token_cache_encodes_in_chunks_exactly_as_the_whole_text(tmp_path, monke
 def test_a_checkpoint_of_each_tokenizer_trains_generates_and_evaluates(tmp_path, monkeypatch, capsys, kind):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "movies.txt").write_text(TINY_TEXT * 3, encoding="utf-8")
-    assert main(["--training_data", "movies.txt", "--tokenizer", kind, "--vocab_size", "300", "--preset", "tiny",
-                 "--max_iters", "5", "--wandb", "disabled", "--out_dir", "run", "--prompt", "",
-                 "--max_new_tokens", "10", "--disable-typewriter"]) == 0
+    assert (
+        main(
+            [
+                "--training_data",
+                "movies.txt",
+                "--tokenizer",
+                kind,
+                "--vocab_size",
+                "300",
+                "--preset",
+                "tiny",
+                "--max_iters",
+                "5",
+                "--wandb",
+                "disabled",
+                "--out_dir",
+                "run",
+                "--prompt",
+                "",
+                "--max_new_tokens",
+                "10",
+                "--disable-typewriter",
+            ]
+        )
+        == 0
+    )
     state = load_checkpoint(tmp_path / "run" / "last.pt")
     model, tokenizer = model_from_checkpoint(state)
     assert tokenizer.kind == kind and state.record_format is not None  # END_OF_MOVIE found in the tokens
-    assert main(["--checkpoint", "run/last.pt", "--title", "Tea for the Dragon", "--max_new_tokens", "10",
-                 "--disable-typewriter"]) == 0
+    assert (
+        main(
+            [
+                "--checkpoint",
+                "run/last.pt",
+                "--title",
+                "Tea for the Dragon",
+                "--max_new_tokens",
+                "10",
+                "--disable-typewriter",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["--checkpoint", "run/last.pt", "--evaluate", "movies.txt", "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["characters"] == len(TINY_TEXT * 3) - len(tokenizer.decode(tokenizer.encode(TINY_TEXT)[:1]))
     assert report["tokens"] < report["characters"]
-    assert main(["--compare", "run/last.pt", "--max_iters", "3", "--out_dir", "bigram", "--json", "--wandb",
-                 "disabled"], model="bigram") == 0  # the bigram reads the text with the GPT's tokenizer
+    assert (
+        main(
+            ["--compare", "run/last.pt", "--max_iters", "3", "--out_dir", "bigram", "--json", "--wandb", "disabled"],
+            model="bigram",
+        )
+        == 0
+    )  # the bigram reads the text with the GPT's tokenizer
     table = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert table["bigram"]["parameters"] == tokenizer.vocab_size ** 2
+    assert table["bigram"]["parameters"] == tokenizer.vocab_size**2

@@ -9,8 +9,26 @@ import torch
 from moviegpt.training.distributed import gradient_sync
 from tests.helpers import TINY_TEXT, run_gpt, torchrun
 
-COMMON = ["--preset", "tiny", "--max_iters", "12", "--logging_steps", "1", "--eval_interval", "6", "--dtype",
-          "float32", "--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3"]
+pytestmark = pytest.mark.slow  # subprocesses and whole runs: seconds each
+
+COMMON = [
+    "--preset",
+    "tiny",
+    "--max_iters",
+    "12",
+    "--logging_steps",
+    "1",
+    "--eval_interval",
+    "6",
+    "--dtype",
+    "float32",
+    "--wandb",
+    "disabled",
+    "--prompt",
+    "",
+    "--max_new_tokens",
+    "3",
+]
 
 
 def losses(run_dir, key: str) -> list[float]:
@@ -23,11 +41,35 @@ def runs(tmp_path_factory):
     """The same training as 2 processes x batch 4 x grad_accum 2, and as 1 process x batch 8 x grad_accum 2."""
     work = tmp_path_factory.mktemp("ddp")
     (work / "movies.txt").write_text(TINY_TEXT * 10, encoding="utf-8")
-    ddp = torchrun("--training_data", "movies.txt", *COMMON, "--batch_size", "4", "--grad_accum", "2",
-                   "--out_dir", "ddp", "--outputs_dir", "ddp_outputs", cwd=work)
+    ddp = torchrun(
+        "--training_data",
+        "movies.txt",
+        *COMMON,
+        "--batch_size",
+        "4",
+        "--grad_accum",
+        "2",
+        "--out_dir",
+        "ddp",
+        "--outputs_dir",
+        "ddp_outputs",
+        cwd=work,
+    )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
-    single = run_gpt("--training_data", "movies.txt", *COMMON, "--batch_size", "8", "--grad_accum", "2",
-                     "--out_dir", "single", "--outputs_dir", "single_outputs", cwd=work)
+    single = run_gpt(
+        "--training_data",
+        "movies.txt",
+        *COMMON,
+        "--batch_size",
+        "8",
+        "--grad_accum",
+        "2",
+        "--out_dir",
+        "single",
+        "--outputs_dir",
+        "single_outputs",
+        cwd=work,
+    )
     assert single.returncode == 0, single.stderr
     return work, ddp
 
@@ -60,16 +102,30 @@ def test_checkpoints_move_between_torchrun_and_one_process(runs):
     work, _ = runs
     generated = run_gpt("--checkpoint", "ddp/last.pt", "--prompt", "", "--max_new_tokens", "5", cwd=work)
     assert generated.returncode == 0, generated.stderr
-    resumed = torchrun("--resume", "single", "--max_iters", "14", "--wandb", "disabled", "--prompt", "",
-                       "--max_new_tokens", "3", "--outputs_dir", "resumed_outputs", cwd=work)
+    resumed = torchrun(
+        "--resume",
+        "single",
+        "--max_iters",
+        "14",
+        "--wandb",
+        "disabled",
+        "--prompt",
+        "",
+        "--max_new_tokens",
+        "3",
+        "--outputs_dir",
+        "resumed_outputs",
+        cwd=work,
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.load(work / "single" / "last.pt", weights_only=True)["trainer"]["step"] == 14
 
 
 def test_a_global_batch_larger_than_the_data_is_refused_on_every_rank(tmp_path):
     (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
-    result = torchrun("--training_data", "movies.txt", *COMMON, "--batch_size", "64", "--out_dir", "run",
-                      cwd=tmp_path, timeout=120)
+    result = torchrun(
+        "--training_data", "movies.txt", *COMMON, "--batch_size", "64", "--out_dir", "run", cwd=tmp_path, timeout=120
+    )
     assert result.returncode != 0
     assert "error: the global batch (64 x grad_accum 1 x 2 processes = 128 sequences of 32)" in result.stderr
     assert "Traceback" not in result.stderr.split("error: the global batch")[0]

@@ -15,9 +15,27 @@ import torch
 from moviegpt.cli.main import main
 from tests.helpers import ROOT, TINY_TEXT, gpt_env, run_gpt
 
+pytestmark = pytest.mark.slow  # subprocesses and whole runs: seconds each
+
 # About 250 steps (two epochs of ~124) with a checkpoint every 5 steps: a few seconds, many moments to hit.
-RUN = ["--preset", "tiny", "--epochs", "2", "--checkpoint_every_steps", "5", "--logging_steps", "1",
-       "--dtype", "float32", "--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3"]
+RUN = [
+    "--preset",
+    "tiny",
+    "--epochs",
+    "2",
+    "--checkpoint_every_steps",
+    "5",
+    "--logging_steps",
+    "1",
+    "--dtype",
+    "float32",
+    "--wandb",
+    "disabled",
+    "--prompt",
+    "",
+    "--max_new_tokens",
+    "3",
+]
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +56,14 @@ def uninterrupted(tmp_path_factory, corpus) -> dict:
 
 def interrupt_at_random(corpus: Path, work: Path, signum: int, seed: int) -> subprocess.CompletedProcess:
     """Start the run, wait for its first checkpoint, then send signum after a random delay."""
-    proc = subprocess.Popen([sys.executable, str(ROOT / "gpt.py"), "--training_data", str(corpus), *RUN,
-                             "--out_dir", "run"], cwd=work, env=gpt_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "gpt.py"), "--training_data", str(corpus), *RUN, "--out_dir", "run"],
+        cwd=work,
+        env=gpt_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (work / "run" / "last.pt").exists():
         time.sleep(0.02)
@@ -53,8 +76,7 @@ def interrupt_at_random(corpus: Path, work: Path, signum: int, seed: int) -> sub
 def resume_and_compare(work: Path, uninterrupted: dict) -> None:
     state = torch.load(work / "run" / "last.pt", weights_only=True)
     if state["trainer"]["step"] < uninterrupted["trainer"]["step"]:  # else the signal came after training had finished
-        result = run_gpt("--resume", "run", "--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3",
-                         cwd=work)
+        result = run_gpt("--resume", "run", "--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3", cwd=work)
         assert result.returncode == 0, result.stderr
         state = torch.load(work / "run" / "last.pt", weights_only=True)
     assert state["trainer"]["step"] == uninterrupted["trainer"]["step"]
@@ -64,8 +86,7 @@ def resume_and_compare(work: Path, uninterrupted: dict) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_kill_9_at_a_random_moment_then_resume_gives_the_uninterrupted_weights(tmp_path, corpus, uninterrupted,
-                                                                                seed):
+def test_kill_9_at_a_random_moment_then_resume_gives_the_uninterrupted_weights(tmp_path, corpus, uninterrupted, seed):
     result = interrupt_at_random(corpus, tmp_path, signal.SIGKILL, seed)
     assert result.returncode in (-signal.SIGKILL, 0), result.stderr
     for checkpoint in (tmp_path / "run").glob("*.pt"):
@@ -74,8 +95,7 @@ def test_kill_9_at_a_random_moment_then_resume_gives_the_uninterrupted_weights(t
 
 
 @pytest.mark.parametrize("seed", [4, 5])
-def test_ctrl_c_at_a_random_moment_then_resume_gives_the_uninterrupted_weights(tmp_path, corpus, uninterrupted,
-                                                                               seed):
+def test_ctrl_c_at_a_random_moment_then_resume_gives_the_uninterrupted_weights(tmp_path, corpus, uninterrupted, seed):
     result = interrupt_at_random(corpus, tmp_path, signal.SIGINT, seed)
     assert result.returncode in (130, 0), result.stderr
     if result.returncode == 130:
@@ -91,9 +111,15 @@ def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path, corpus):
     def small_disk() -> None:  # writes past 100 KB fail with EFBIG, as on a full disk (Python ignores SIGXFSZ)
         resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
 
-    result = subprocess.run([sys.executable, str(ROOT / "gpt.py"), "--resume", "run", "--epochs", "2",
-                             "--wandb", "disabled"], cwd=tmp_path, env=gpt_env(), capture_output=True, text=True,
-                            preexec_fn=small_disk, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "gpt.py"), "--resume", "run", "--epochs", "2", "--wandb", "disabled"],
+        cwd=tmp_path,
+        env=gpt_env(),
+        capture_output=True,
+        text=True,
+        preexec_fn=small_disk,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: cannot write checkpoint run/epoch_002.pt")
     assert "Traceback" not in result.stderr
@@ -119,8 +145,9 @@ def test_resume_continues_the_same_wandb_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
     common = ["--wandb", "offline", "--prompt", "", "--max_new_tokens", "3"]
-    assert main(["--training_data", "movies.txt", "--preset", "tiny", "--epochs", "1", "--out_dir", "run",
-                 *common]) == 0
+    assert (
+        main(["--training_data", "movies.txt", "--preset", "tiny", "--epochs", "1", "--out_dir", "run", *common]) == 0
+    )
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["trainer"]["wandb_run_id"] == "run1"
     assert main(["--resume", "run", "--epochs", "2", *common]) == 0
     assert inits[1]["id"] == "run1" and inits[1]["resume"] == "allow"

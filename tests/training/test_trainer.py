@@ -25,15 +25,24 @@ def make_trainer(tmp_path, text=TEXT, dtype=torch.float32, context_length=16, **
     torch.manual_seed(0)
     tok = CharTokenizer.from_text(text)
     data = TextDataset.from_text(text, tok)
-    model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=context_length, n_embd=32, n_head=2,
-                          n_layer=2, dropout=0.0))
-    config = TrainConfig(**{"batch_size": 8, "lr": 3e-3, "epochs": 1, "eval_iters": 2, "logging_steps": 5,
-                            **overrides})
+    model = GPT(
+        GPTConfig(vocab_size=tok.vocab_size, context_length=context_length, n_embd=32, n_head=2, n_layer=2, dropout=0.0)
+    )
+    config = TrainConfig(**{"batch_size": 8, "lr": 3e-3, "epochs": 1, "eval_iters": 2, "logging_steps": 5, **overrides})
     logger = RunLogger(tmp_path, "disabled", "test", {})
-    checkpoints = RunCheckpoints(tmp_path, config.keep_checkpoints, config.checkpoint_every_minutes,
-                                 config.checkpoint_every_steps)
-    return Trainer(model, data, config, torch.device("cpu"), dtype, logger, checkpoints,
-                   {"tokenizer": tok.to_dict(), "train_args": {"name": "test"}})
+    checkpoints = RunCheckpoints(
+        tmp_path, config.keep_checkpoints, config.checkpoint_every_minutes, config.checkpoint_every_steps
+    )
+    return Trainer(
+        model,
+        data,
+        config,
+        torch.device("cpu"),
+        dtype,
+        logger,
+        checkpoints,
+        {"tokenizer": tok.to_dict(), "train_args": {"name": "test"}},
+    )
 
 
 def read_events(tmp_path) -> list[dict]:
@@ -185,6 +194,7 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(tmp_path, monkeypatc
 
 @pytest.mark.filterwarnings("error:--compile failed")  # really compiled, not the eager fallback
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.slow
 def test_checkpoint_of_a_compiled_model_loads_uncompiled(tmp_path):
     trainer = make_trainer(tmp_path, max_iters=2, compile=True, eval_iters=1)
     result = trainer.train()
@@ -252,8 +262,15 @@ def test_periodic_saves_mid_epoch_resume_exactly(tmp_path):
 
     periodic.checkpoints.write = write_and_keep
     periodic.train()
-    assert [s[:2] for s in saved] == [(4, False), (8, False), (11, True), (12, False), (16, False), (20, False),
-                                      (22, True)]
+    assert [s[:2] for s in saved] == [
+        (4, False),
+        (8, False),
+        (11, True),
+        (12, False),
+        (16, False),
+        (20, False),
+        (22, True),
+    ]
     assert all(val is None for step, _, val in saved if step % 11)  # no evaluation, so never best.pt
     resumed = make_trainer(tmp_path / "resumed", epochs=2)
     state = load_checkpoint(tmp_path / "step8.pt")

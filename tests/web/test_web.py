@@ -19,9 +19,15 @@ from moviegpt.web.server import WebGenerator, start_server
 def server(tmp_path, tiny_checkpoint):
     """The web server on a free port of 127.0.0.1, serving the tiny checkpoint; yields its base URL."""
     model, tokenizer = model_from_checkpoint(load_checkpoint(tiny_checkpoint))
-    generator = WebGenerator(model.eval(), tokenizer, RecordFormat(),
-                             GenerationConfig(max_new_tokens=60, stop_strings=["END_OF_MOVIE"]), tmp_path / "posters",
-                             lambda config: f"credit · temperature {config.temperature:g}", "tiny")
+    generator = WebGenerator(
+        model.eval(),
+        tokenizer,
+        RecordFormat(),
+        GenerationConfig(max_new_tokens=60, stop_strings=["END_OF_MOVIE"]),
+        tmp_path / "posters",
+        lambda config: f"credit · temperature {config.temperature:g}",
+        "tiny",
+    )
     http = start_server(generator, "127.0.0.1", 0)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
@@ -57,12 +63,16 @@ def test_page_and_a_streamed_generation_with_its_poster(server):
 
 
 def test_two_requests_at_once_do_not_mix(server):
-    requests = {"a": dict(title="Paper Moon Harbor", seed="11", max_new_tokens="50"),
-                "b": dict(prompt="An old dragon", seed="22", max_new_tokens="50")}
+    requests = {
+        "a": dict(title="Paper Moon Harbor", seed="11", max_new_tokens="50"),
+        "b": dict(prompt="An old dragon", seed="22", max_new_tokens="50"),
+    }
     alone = {name: events(server, **params)[-1][1]["text"] for name, params in requests.items()}
     together = {}
-    threads = [threading.Thread(target=lambda n=name, p=params: together.__setitem__(n, events(server, **p)))
-               for name, params in requests.items()]
+    threads = [
+        threading.Thread(target=lambda n=name, p=params: together.__setitem__(n, events(server, **p)))
+        for name, params in requests.items()
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -72,15 +82,18 @@ def test_two_requests_at_once_do_not_mix(server):
         assert streamed == together[name][-1][1]["text"] == alone[name]
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"title": "x", "temperature": "hot"}, "must be numbers"),
-    ({"title": "x", "temperature": "0"}, "temperature"),
-    ({"title": "x", "max_new_tokens": "100000"}, "between 1 and 60"),
-    ({"title": "x", "top_p": "-1"}, "top_p"),
-    ({"title": "Zebra"}, "never seen these characters: 'Z'"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"title": "x", "temperature": "hot"}, "must be numbers"),
+        ({"title": "x", "temperature": "0"}, "temperature"),
+        ({"title": "x", "max_new_tokens": "100000"}, "between 1 and 60"),
+        ({"title": "x", "top_p": "-1"}, "top_p"),
+        ({"title": "Zebra"}, "never seen these characters: 'Z'"),
+    ],
+)
 def test_bad_settings_get_a_message_and_the_server_goes_on(server, params, message):
-    (kind, text), = events(server, **params)
+    ((kind, text),) = events(server, **params)
     assert kind == "failed" and message in text
     assert events(server, title="Tea", max_new_tokens="5", seed="3")[-1][0] == "done"
 

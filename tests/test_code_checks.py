@@ -1,0 +1,25 @@
+"""The code checks of CI, also in the README's test command: ruff (lint and format) and the import contracts."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.helpers import ROOT
+
+
+@pytest.mark.parametrize("command", [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["lint-imports"]])
+def test_code_check_passes(command):
+    if shutil.which(command[0]) is None:
+        pytest.skip(f"{command[0]} is not installed (pip install -r requirements-test.txt)")
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_no_module_is_over_300_lines():
+    long = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "moviegpt").rglob("*.py")
+        if len(p.read_text(encoding="utf-8").splitlines()) > 320
+    ]
+    assert not long, f"modules over ~300 lines: {long}"
