@@ -37,6 +37,7 @@ def run_gpt(
     stdin: str | None = None,
     script: str = "gpt.py",
     env: dict[str, str] | None = None,
+    **popen: object,
 ) -> subprocess.CompletedProcess:
     """Run gpt.py (or another script of ours) in a subprocess with wandb off and no terminal on stdin."""
     return subprocess.run(
@@ -47,6 +48,7 @@ def run_gpt(
         capture_output=True,
         text=True,
         timeout=timeout,
+        **popen,
     )
 
 

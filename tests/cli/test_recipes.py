@@ -2,13 +2,12 @@
 
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 import torch
 
-from tests.helpers import ROOT, SHARED_DATA, run_gpt, torchrun
+from tests.helpers import SHARED_DATA, run_gpt, start_gpt, torchrun
 
 TINY = ["--preset", "tiny", "--wandb", "disabled"]
 pytestmark = [
@@ -18,9 +17,7 @@ pytestmark = [
 
 
 def extractor(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "extractor.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+    return run_gpt(*args, cwd=cwd, script="extractor.py")
 
 
 def ok(result: subprocess.CompletedProcess) -> str:
@@ -238,22 +235,17 @@ def test_recipe_5_bigram_versus_transformer_on_shakespeare(tmp_path):
             cwd=tmp_path,
         )
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "simple_bigram.py"),
-            "--compare",
-            "gpt/best.pt",
-            "--max_iters",
-            "30",
-            "--out_dir",
-            "bigram",
-            "--wandb",
-            "disabled",
-        ],
+    result = run_gpt(
+        "--compare",
+        "gpt/best.pt",
+        "--max_iters",
+        "30",
+        "--out_dir",
+        "bigram",
+        "--wandb",
+        "disabled",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
+        script="simple_bigram.py",
         timeout=300,
     )
     out = ok(result)
@@ -262,28 +254,21 @@ def test_recipe_5_bigram_versus_transformer_on_shakespeare(tmp_path):
 
 def test_recipe_6_train_interrupt_resume_then_torchrun(tmp_path):
     data = str(SHARED_DATA / "tinyshakespeare.txt")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "gpt.py"),
-            "--training_data",
-            data,
-            *TINY,
-            "--max_iters",
-            "100000",
-            "--checkpoint_every_steps",
-            "5",
-            "--out_dir",
-            "run",
-            "--prompt",
-            "",
-            "--max_new_tokens",
-            "5",
-        ],
+    proc = start_gpt(
+        "--training_data",
+        data,
+        *TINY,
+        "--max_iters",
+        "100000",
+        "--checkpoint_every_steps",
+        "5",
+        "--out_dir",
+        "run",
+        "--prompt",
+        "",
+        "--max_new_tokens",
+        "5",
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (tmp_path / "run" / "last.pt").exists():

@@ -3,8 +3,6 @@
 import json
 import re
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -12,7 +10,7 @@ import torch
 
 from moviegpt.cli.arguments import build_parser, parse_args
 from moviegpt.cli.main import main
-from tests.helpers import ROOT, TINY_TEXT, gpt_env, run_gpt
+from tests.helpers import ROOT, TINY_TEXT, run_gpt, start_gpt
 
 TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_new_tokens", "20"]
 
@@ -320,9 +318,7 @@ def test_resume_refuses_a_conflicting_size_and_skips_a_damaged_checkpoint(
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.slow
 def test_signal_stops_after_a_step_with_a_checkpoint_and_the_resume_command(tmp_path, tiny_text_file, signum):
-    cmd = [
-        sys.executable,
-        str(ROOT / "gpt.py"),
+    proc = start_gpt(
         "--training_data",
         str(tiny_text_file),
         "--preset",
@@ -339,8 +335,8 @@ def test_signal_stops_after_a_step_with_a_checkpoint_and_the_resume_command(tmp_
         "",
         "--max_new_tokens",
         "3",
-    ]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=gpt_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path,
+    )
     metrics = tmp_path / "run" / "metrics.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 3):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from moviegpt.cli.main import main
-from tests.helpers import ROOT, TINY_TEXT, gpt_env, run_gpt
+from tests.helpers import TINY_TEXT, run_gpt, start_gpt
 
 pytestmark = pytest.mark.slow  # subprocesses and whole runs: seconds each
 
@@ -56,14 +56,7 @@ def uninterrupted(tmp_path_factory, corpus) -> dict:
 
 def interrupt_at_random(corpus: Path, work: Path, signum: int, seed: int) -> subprocess.CompletedProcess:
     """Start the run, wait for its first checkpoint, then send signum after a random delay."""
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "gpt.py"), "--training_data", str(corpus), *RUN, "--out_dir", "run"],
-        cwd=work,
-        env=gpt_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_gpt("--training_data", str(corpus), *RUN, "--out_dir", "run", cwd=work)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (work / "run" / "last.pt").exists():
         time.sleep(0.02)
@@ -111,14 +104,8 @@ def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path, corpus):
     def small_disk() -> None:  # writes past 100 KB fail with EFBIG, as on a full disk (Python ignores SIGXFSZ)
         resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
 
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "gpt.py"), "--resume", "run", "--epochs", "2", "--wandb", "disabled"],
-        cwd=tmp_path,
-        env=gpt_env(),
-        capture_output=True,
-        text=True,
-        preexec_fn=small_disk,
-        timeout=60,
+    result = run_gpt(
+        "--resume", "run", "--epochs", "2", "--wandb", "disabled", cwd=tmp_path, preexec_fn=small_disk, timeout=60
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: cannot write checkpoint run/epoch_002.pt")
