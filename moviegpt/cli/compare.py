@@ -8,13 +8,13 @@ import json
 from moviegpt.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint
 from moviegpt.cli.loading import local_checkpoint, on_device
 from moviegpt.cli.paths import resolve_cache_dir
-from moviegpt.cli.settings import from_flags, model_settings, train_config
+from moviegpt.cli.settings import from_flags, run_config
 from moviegpt.data.corpus import Corpus, DataConfig, load_corpus
 from moviegpt.errors import UserError
 from moviegpt.evaluation import EvalResult, evaluate_ids
 from moviegpt.model import LanguageModel
 from moviegpt.tokenizer import TokenizerSpec
-from moviegpt.training.run import RunConfig, build_run
+from moviegpt.training.run import build_run
 
 TOKENIZER_ARGS = ("tokenizer", "vocab_size", "min_freq")  # the bigram must read the text as the GPT did
 
@@ -22,7 +22,13 @@ TOKENIZER_ARGS = ("tokenizer", "vocab_size", "min_freq")  # the bigram must read
 def gpt_data(args: argparse.Namespace, gpt_args: dict) -> DataConfig:
     """The GPT's own training data, read with the GPT's tokenizer settings."""
     settings = {k: gpt_args.get(k, getattr(args, k)) for k in TOKENIZER_ARGS}
-    spec = from_flags(lambda: TokenizerSpec(settings["tokenizer"], settings["vocab_size"], settings["min_freq"]))
+    spec = from_flags(
+        TokenizerSpec,
+        args,
+        kind=settings["tokenizer"],
+        vocab_size=settings["vocab_size"],
+        min_freq=settings["min_freq"],
+    )
     return DataConfig(list(gpt_args["training_data"]), resolve_cache_dir(args.cache_dir), spec)
 
 
@@ -30,25 +36,7 @@ def bigram_and_corpus(args: argparse.Namespace, data: DataConfig) -> tuple[Langu
     """The bigram to compare (--checkpoint's, else one trained now on the GPT's data) and that data."""
     if not args.checkpoint:
         print(f"training the bigram on the GPT's data: {', '.join(data.sources)}", flush=True)
-        run_args = {
-            **{k: v for k, v in vars(args).items() if k != "explicit"},
-            "tokenizer": data.tokenizer.kind,
-            "vocab_size": data.tokenizer.vocab_size,
-            "min_freq": data.tokenizer.min_freq,
-        }
-        run = build_run(
-            RunConfig(
-                data,
-                model_settings(args),
-                train_config(args),
-                out_dir=args.out_dir,
-                device=args.device,
-                dtype=args.dtype,
-                wandb_mode=args.wandb,
-                wandb_project=args.wandb_project,
-                run_args=run_args,
-            )
-        )
+        run = build_run(run_config(args, data=data))
         run.train()
         return run.model, run.corpus
     model, _ = model_from_checkpoint(load_checkpoint(local_checkpoint(args.checkpoint, args)))

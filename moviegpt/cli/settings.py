@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import TypeVar
 
@@ -52,10 +52,15 @@ RESUME_DEFAULTED = (
 )
 
 
-def from_flags(build: Callable[[], T]) -> T:
-    """Build a config; a ConfigError naming a field becomes one naming its flag."""
+def from_flags(config_class: type[T], args: argparse.Namespace, **values: object) -> T:
+    """Build a config dataclass from the flags named like its fields (and explicit values); a ConfigError naming
+    a field becomes a UserError naming its flag."""
+    for f in fields(config_class):
+        flag = FLAG_OF_FIELD.get(f.name, f.name)
+        if f.name not in values and hasattr(args, flag):
+            values[f.name] = getattr(args, flag)
     try:
-        return build()
+        return config_class(**values)
     except ConfigError as exc:
         raise UserError(f"--{FLAG_OF_FIELD.get(exc.field, exc.field)} {exc.problem}") from None
 
@@ -69,58 +74,19 @@ def stop_strings(args: argparse.Namespace, record_format: RecordFormat | None) -
 
 
 def generation_config(args: argparse.Namespace, record_format: RecordFormat | None = None) -> GenerationConfig:
-    return from_flags(
-        lambda: GenerationConfig(
-            max_new_tokens=args.max_new_tokens,
-            strategy=args.decode,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-            repetition_penalty=args.repetition_penalty,
-            num_beams=args.num_beams,
-            num_samples=args.num_samples,
-            stop_strings=stop_strings(args, record_format),
-            seed=args.seed,
-        )
-    )
+    return from_flags(GenerationConfig, args, stop_strings=stop_strings(args, record_format))
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
-    return from_flags(
-        lambda: TrainConfig(
-            batch_size=args.batch_size,
-            lr=args.lr,
-            epochs=args.epochs,
-            max_iters=args.max_iters,
-            max_minutes=args.max_minutes,
-            eval_iters=args.eval_iters,
-            eval_interval=args.eval_interval,
-            logging_steps=args.logging_steps,
-            seed=args.seed,
-            keep_checkpoints=args.keep_checkpoints,
-            checkpoint_every_minutes=args.checkpoint_every_minutes,
-            checkpoint_every_steps=args.checkpoint_every_steps,
-            grad_accum=args.grad_accum,
-            compile=args.compile,
-        )
-    )
+    return from_flags(TrainConfig, args)
 
 
 def model_settings(args: argparse.Namespace) -> ModelSettings:
-    return from_flags(
-        lambda: ModelSettings(
-            kind=args.model,
-            context_length=args.context_length,
-            n_embd=args.n_embd,
-            n_head=args.n_head,
-            n_layer=args.n_layer,
-            dropout=args.dropout,
-        )
-    )
+    return from_flags(ModelSettings, args, kind=args.model)
 
 
 def data_config(args: argparse.Namespace) -> DataConfig:
-    spec = from_flags(lambda: TokenizerSpec(args.tokenizer, args.vocab_size, args.min_freq))
+    spec = from_flags(TokenizerSpec, args, kind=args.tokenizer)
     return DataConfig(resolve_training_data(args.training_data), resolve_cache_dir(args.cache_dir), spec)
 
 
@@ -157,11 +123,17 @@ def merge_resume_args(args: argparse.Namespace, saved: dict) -> argparse.Namespa
     return argparse.Namespace(**merged)
 
 
-def run_config(args: argparse.Namespace, resume: Resume | None = None) -> RunConfig:
-    """The whole training run from flags (for --resume: args already merged with the checkpoint's)."""
-    run_args = {k: v for k, v in vars(args).items() if k != "explicit"}
+def run_config(args: argparse.Namespace, resume: Resume | None = None, data: DataConfig | None = None) -> RunConfig:
+    """The whole training run from flags (for --resume: args already merged with the checkpoint's); `data`
+    replaces the flags' own training data (simple_bigram.py --compare trains on the GPT's)."""
+    data = data or data_config(args)
+    tokenizer = {
+        "tokenizer": data.tokenizer.kind,
+        "vocab_size": data.tokenizer.vocab_size,
+        "min_freq": data.tokenizer.min_freq,
+    }
     return RunConfig(
-        data=data_config(args),
+        data=data,
         model=model_settings(args),
         train=train_config(args),
         out_dir=args.out_dir,
@@ -170,5 +142,5 @@ def run_config(args: argparse.Namespace, resume: Resume | None = None) -> RunCon
         wandb_mode=args.wandb,
         wandb_project=args.wandb_project,
         resume=resume,
-        run_args=run_args,
+        run_args={**{k: v for k, v in vars(args).items() if k != "explicit"}, **tokenizer},
     )
