@@ -17,8 +17,9 @@ IsDone = Callable[[list[int]], bool]  # generated ids of one row -> has it reach
 class IncrementalModel:
     """A language model (GPT, or the bigram) fed one position at a time through its cache.
 
-    Past context_length (the learned positions) it re-encodes the last three quarters of the window into a fresh
-    cache and goes on, so a generation can be as long as wanted.
+    Past context_length a rotary model slides its cache window by one position per token; a model with learned
+    positions re-encodes the last three quarters of the window into a fresh cache. Either way a generation can be
+    as long as wanted.
     """
 
     def __init__(self, model: LanguageModel, batch_size: int):
@@ -41,9 +42,11 @@ class IncrementalModel:
         """Append one token per row (batch,); returns the next-token logits."""
         self.history = torch.cat([self.history, next_ids[:, None]], dim=1)
         context = self.model.config.context_length
+        if self.cache.length >= context and getattr(self.model.config, "position", "learned") == "rope":
+            self.cache.slide(1)  # rotary attention depends on relative positions only: drop the oldest, go on
         if self.cache.length < context:
             return self.model(next_ids[:, None], cache=self.cache)[0][:, -1].float()
-        keep = max(1, context - context // 4)
+        keep = max(1, context - context // 4)  # learned positions end at context_length: re-encode a window
         self.cache.length = 0
         return self.model(self.history[:, -keep:], cache=self.cache)[0][:, -1].float()
 

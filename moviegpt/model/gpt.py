@@ -1,4 +1,5 @@
-"""A decoder-only pre-LayerNorm transformer (GPT), in the spirit of nanoGPT."""
+"""A decoder-only pre-norm transformer (GPT), in the spirit of nanoGPT, with the options of modern small GPTs
+(rotary positions, RMSNorm, QK-norm, ReLU², zero-initialised projections, untied head, logit soft-cap)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,14 @@ class GPTConfig:
     activation: str = "gelu"  # MLP nonlinearity: "gelu", or "relu" (original)
     tie_weights: bool = True  # output head shares the token embedding (the original's head is separate)
     head_bias: bool = False  # the original's output head has a bias
+    # Modern options (the defaults are nanoGPT's recipe, so older checkpoints load and generate the same text).
+    position: str = "learned"  # "learned" position embeddings, or "rope" (rotary: no table, any length)
+    rope_base: float = 10000.0
+    norm: str = "layernorm"  # "layernorm", or "rmsnorm"
+    qk_norm: bool = False  # RMS-normalise queries and keys per head before attention
+    zero_init: bool = False  # residual projections (and an untied head) start at zero
+    logit_softcap: float = 0.0  # > 0: logits = cap * tanh(logits / cap)
+    bigram_logits: bool = False  # add a learned vocab x vocab table of next-token logits from the current token
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "n_embd", "n_head", "n_layer"):
@@ -39,10 +48,45 @@ class GPTConfig:
             "attention_scale",
             f"must be head_size or n_embd, got {self.attention_scale!r}",
         )
-        check(self.activation in ("gelu", "relu"), "activation", f"must be gelu or relu, got {self.activation!r}")
+        check(
+            self.activation in ACTIVATIONS,
+            "activation",
+            f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}",
+        )
+        check(self.position in ("learned", "rope"), "position", f"must be learned or rope, got {self.position!r}")
+        check(self.norm in ("layernorm", "rmsnorm"), "norm", f"must be layernorm or rmsnorm, got {self.norm!r}")
+        check(
+            self.position != "rope" or (self.n_embd // self.n_head) % 2 == 0,
+            "n_head",
+            "must leave an even head size for rotary positions",
+        )
+        check(
+            math.isfinite(self.logit_softcap) and self.logit_softcap >= 0,
+            "logit_softcap",
+            f"must be a finite number >= 0, got {self.logit_softcap}",
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "relu2": lambda x: F.relu(x).square()}
+
+
+def norm_layer(config: GPTConfig) -> nn.Module:
+    if config.norm == "rmsnorm":
+        return nn.RMSNorm(config.n_embd)
+    return nn.LayerNorm(config.n_embd, bias=config.bias)
+
+
+def rotate(x: torch.Tensor, positions: torch.Tensor, base: float) -> torch.Tensor:
+    """Rotary position embedding of x (batch, head, time, head_size) at the given absolute positions."""
+    half = x.shape[-1] // 2
+    freqs = base ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
+    angles = positions.float()[:, None] * freqs[None]
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
 
 
 class KVCache:
@@ -53,6 +97,7 @@ class KVCache:
         shape = (config.n_layer, 2, batch_size, config.n_head, config.context_length, head_size)
         self.data = torch.zeros(shape, device=device, dtype=dtype)
         self.length = 0  # positions filled
+        self.offset = 0  # absolute position of the first slot (rotary models slide the window past the context)
 
     def update(self, layer: int, k: torch.Tensor, v: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Store k, v at positions start.. and return the keys and values of all positions so far."""
@@ -64,6 +109,12 @@ class KVCache:
     def reorder(self, rows: torch.Tensor) -> None:
         """Keep the batch rows given (beam search), in that order."""
         self.data = self.data.index_select(2, rows)
+
+    def slide(self, n: int) -> None:
+        """Forget the oldest n positions (for rotary models, whose attention depends only on relative positions)."""
+        self.data[..., : self.length - n, :] = self.data[..., n : self.length, :].clone()
+        self.length -= n
+        self.offset += n
 
 
 class CausalSelfAttention(nn.Module):
@@ -77,12 +128,19 @@ class CausalSelfAttention(nn.Module):
         self.dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
         self.scale = config.n_embd**-0.5 if config.attention_scale == "n_embd" else None  # None: head_size
+        self.qk_norm, self.rope_base = config.qk_norm, config.rope_base if config.position == "rope" else None
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0
+    ) -> torch.Tensor:
         batch, time, channels = x.shape
         q, k, v = self.qkv(x).split(channels, dim=2)
         # (batch, head, time, head_size); scaled_dot_product_attention scales by 1/sqrt(head_size) by default.
         q, k, v = (t.view(batch, time, self.n_head, -1).transpose(1, 2) for t in (q, k, v))
+        if self.qk_norm:
+            q, k = F.rms_norm(q, (q.size(-1),)), F.rms_norm(k, (k.size(-1),))
+        if self.rope_base is not None:
+            q, k = rotate(q, positions, self.rope_base), rotate(k, positions, self.rope_base)
         dropout = self.dropout if self.training else 0.0
         mask = None
         if cache is not None:
@@ -103,24 +161,26 @@ class MLP(nn.Module):
         self.fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
         self.proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
-        self.activation = F.relu if config.activation == "relu" else F.gelu
+        self.activation = ACTIVATIONS[config.activation]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.proj(self.activation(self.fc(x))))
 
 
 class Block(nn.Module):
-    """Pre-LayerNorm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
+    """Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x))."""
 
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_1 = norm_layer(config)
         self.attn = CausalSelfAttention(config)
-        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_2 = norm_layer(config)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), cache, layer, start)
+    def forward(
+        self, x: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0
+    ) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), positions, cache, layer, start)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -129,18 +189,24 @@ class GPT(nn.Module):
         super().__init__()
         self.config = config
         self.token_embedding = nn.Embedding(config.vocab_size, config.n_embd)
-        self.position_embedding = nn.Embedding(config.context_length, config.n_embd)
+        if config.position == "learned":
+            self.position_embedding = nn.Embedding(config.context_length, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_f = norm_layer(config)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=config.head_bias)
+        if config.bigram_logits:
+            self.bigram = nn.Embedding(config.vocab_size, config.vocab_size)
         if config.tie_weights:
             self.lm_head.weight = self.token_embedding.weight
         self.apply(self._init_weights)
-        # GPT-2: scale the residual projections by 1/sqrt(2 * n_layer).
         for name, param in self.named_parameters():
-            if name.endswith("proj.weight"):
-                nn.init.normal_(param, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+            if name.endswith("proj.weight"):  # GPT-2: residual projections scaled by 1/sqrt(2 * n_layer); or zero
+                nn.init.normal_(param, mean=0.0, std=0.0 if config.zero_init else 0.02 / math.sqrt(2 * config.n_layer))
+        if config.zero_init and not config.tie_weights:
+            nn.init.zeros_(self.lm_head.weight)
+        if config.bigram_logits:
+            nn.init.zeros_(self.bigram.weight)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -148,6 +214,14 @@ class GPT(nn.Module):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
+
+    def output_logits(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        logits = self.lm_head(self.ln_f(x))
+        if self.config.bigram_logits:
+            logits = logits + self.bigram(idx)
+        if self.config.logit_softcap > 0:
+            logits = self.config.logit_softcap * torch.tanh(logits / self.config.logit_softcap)
+        return logits
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -168,13 +242,17 @@ class GPT(nn.Module):
         end = start + idx.shape[1]
         if end > self.config.context_length:
             raise ValueError(f"sequence of {end} tokens exceeds context_length {self.config.context_length}")
-        positions = torch.arange(start, end, device=idx.device)
-        x = self.drop(self.token_embedding(idx) + self.position_embedding(positions))
+        offset = cache.offset if cache is not None else 0
+        positions = torch.arange(offset + start, offset + end, device=idx.device)
+        x = self.token_embedding(idx)
+        if self.config.position == "learned":
+            x = x + self.position_embedding(positions)
+        x = self.drop(x)
         for layer, block in enumerate(self.blocks):
-            x = block(x, cache, layer, start)
+            x = block(x, positions, cache, layer, start)
         if cache is not None:
             cache.length = end
-        logits = self.lm_head(self.ln_f(x))
+        logits = self.output_logits(x, idx)
         if targets is None:
             return logits, None
         loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1))

@@ -1,0 +1,142 @@
+"""The modern model options: shapes, causal masking, KV-cache exactness (also past the context with RoPE),
+checkpoint round trips, and older configs building the same model as before."""
+
+import pytest
+import torch
+
+from moviegpt.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
+from moviegpt.errors import UserError
+from moviegpt.generation.config import GenerationConfig
+from moviegpt.generation.search import generate_ids
+from moviegpt.model.gpt import GPT, GPTConfig, KVCache
+from moviegpt.tokenizer.char import CharTokenizer
+
+OPTIONS = {
+    "rope": {"position": "rope"},
+    "rmsnorm": {"norm": "rmsnorm"},
+    "qk_norm": {"qk_norm": True},
+    "relu2": {"activation": "relu2"},
+    "zero_init": {"zero_init": True, "tie_weights": False},
+    "untied": {"tie_weights": False},
+    "softcap": {"logit_softcap": 5.0},
+    "bigram": {"bigram_logits": True},
+    "all": {
+        "position": "rope",
+        "norm": "rmsnorm",
+        "qk_norm": True,
+        "activation": "relu2",
+        "zero_init": True,
+        "tie_weights": False,
+        "logit_softcap": 15.0,
+        "bigram_logits": True,
+    },
+}
+
+
+def model(context_length: int = 12, seed: int = 0, n_layer: int = 2, **options) -> GPT:
+    torch.manual_seed(seed)
+    gpt = GPT(
+        GPTConfig(
+            vocab_size=11, context_length=context_length, n_embd=16, n_head=2, n_layer=n_layer, dropout=0.0, **options
+        )
+    )
+    for p in gpt.parameters():  # zero-initialised weights would hide mistakes: give every weight a value
+        torch.nn.init.normal_(p, std=0.3)
+    return gpt.eval()
+
+
+@pytest.mark.parametrize("name", OPTIONS)
+def test_shapes_and_loss(name):
+    gpt = model(**OPTIONS[name])
+    idx = torch.randint(0, 11, (3, 12))
+    logits, loss = gpt(idx, idx)
+    assert logits.shape == (3, 12, 11) and loss.ndim == 0 and torch.isfinite(loss)
+
+
+@pytest.mark.parametrize("name", OPTIONS)
+def test_the_future_never_changes_the_past(name):
+    gpt = model(**OPTIONS[name])
+    idx = torch.randint(0, 11, (1, 12))
+    changed = idx.clone()
+    changed[0, 7:] = (changed[0, 7:] + 1) % 11
+    assert torch.allclose(gpt(idx)[0][:, :7], gpt(changed)[0][:, :7], atol=1e-5)
+    assert not torch.allclose(gpt(idx)[0][:, 7:], gpt(changed)[0][:, 7:], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", OPTIONS)
+def test_cached_steps_equal_a_full_forward_pass(name):
+    gpt = model(**OPTIONS[name])
+    idx = torch.randint(0, 11, (2, 12))
+    cache = KVCache(gpt.config, 2, torch.device("cpu"), torch.float32)
+    pieces = [gpt(idx[:, :5], cache=cache)[0]] + [gpt(idx[:, t : t + 1], cache=cache)[0] for t in range(5, 12)]
+    assert torch.allclose(torch.cat(pieces, dim=1), gpt(idx)[0], atol=1e-5)
+
+
+def test_rope_cache_slide_equals_a_window_recompute_in_one_layer():
+    """With one layer a cached key depends only on its own token and position, so a slid cache is exactly a fresh
+    encoding of the window (with more layers, older positions keep what they saw of tokens that slid out, as in
+    sliding-window attention)."""
+    gpt = model(context_length=8, position="rope", qk_norm=True, n_layer=1)
+    idx = torch.randint(0, 11, (1, 14))
+    cache = KVCache(gpt.config, 1, torch.device("cpu"), torch.float32)
+    gpt(idx[:, :8], cache=cache)
+    for t in range(8, 14):
+        cache.slide(1)
+        cached = gpt(idx[:, t : t + 1], cache=cache)[0][0, -1]
+        assert torch.allclose(cached, gpt(idx[:, t - 7 : t + 1])[0][0, -1], atol=1e-5)
+    assert cache.offset == 6 and cache.length == 8
+
+
+def test_rope_generation_goes_on_past_the_context_by_sliding(monkeypatch):
+    gpt = model(context_length=8, **OPTIONS["all"])
+    reencoded = []
+    monkeypatch.setattr(KVCache, "slide", lambda self, n, slide=KVCache.slide: (reencoded.append(n), slide(self, n)))
+    ids = generate_ids(gpt, [1, 2, 3], GenerationConfig(max_new_tokens=40, num_samples=2))
+    assert [len(row) for row in ids] == [40, 40] and len(reencoded) == 40 - (
+        8 - 3
+    )  # every step after the cache is full
+
+
+def test_checkpoint_round_trip_keeps_every_option(tmp_path):
+    gpt = model(**OPTIONS["all"])
+    tok = CharTokenizer("abcdefghijk")
+    save_checkpoint(tmp_path / "c.pt", Checkpoint(gpt.config.to_dict(), tok.to_dict(), gpt.state_dict()))
+    again, _ = model_from_checkpoint(load_checkpoint(tmp_path / "c.pt"))
+    idx = torch.randint(0, 11, (1, 12))
+    assert again.config == gpt.config and torch.equal(again.eval()(idx)[0], gpt(idx)[0])
+
+
+def test_an_older_config_builds_the_model_it_always_built():
+    legacy = {
+        "vocab_size": 11,
+        "context_length": 12,
+        "n_embd": 16,
+        "n_head": 2,
+        "n_layer": 2,
+        "dropout": 0.0,
+        "bias": True,
+        "attention_scale": "head_size",
+        "activation": "gelu",
+        "tie_weights": True,
+        "head_bias": False,
+    }
+    gpt = GPT(GPTConfig(**legacy))
+    names = set(gpt.state_dict())
+    assert "position_embedding.weight" in names and not any(n.startswith("bigram") for n in names)
+    assert isinstance(gpt.blocks[0].ln_1, torch.nn.LayerNorm) and gpt.lm_head.weight is gpt.token_embedding.weight
+
+
+@pytest.mark.parametrize(
+    "options, field",
+    [
+        ({"position": "alibi"}, "position"),
+        ({"norm": "batchnorm"}, "norm"),
+        ({"activation": "swish"}, "activation"),
+        ({"logit_softcap": -1.0}, "logit_softcap"),
+        ({"position": "rope", "n_embd": 18, "n_head": 6}, "n_head"),
+    ],
+)
+def test_bad_options_name_their_field(options, field):
+    base = {"vocab_size": 11, "n_embd": 16, "n_head": 2, **options}
+    with pytest.raises(UserError, match=f"^{field} "):
+        GPTConfig(**base)
