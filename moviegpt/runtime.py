@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -74,11 +76,27 @@ def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractCon
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+def physical_cores() -> int:
+    """CPU cores this process may use, counting each physical core once (hyper-threads share its matrix units)."""
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return allowed
+    cores = set(re.findall(r"physical id\s*:\s*(\d+)[^\n]*\n(?:[^\n]+\n)*?core id\s*:\s*(\d+)", text))
+    threads = text.count("processor\t:") or allowed
+    per_core = max(1, threads // len(cores)) if cores else 1
+    return max(1, allowed // per_core)
+
+
 def configure_backends(device: torch.device) -> None:
-    """TF32 matrix products on CUDA (Ampere and newer): fp32 accuracy for training, much faster."""
+    """TF32 matrix products on CUDA (Ampere and newer): fp32 accuracy for training, much faster. On a CPU one
+    thread per physical core, unless OMP_NUM_THREADS says otherwise (torchrun with several CPU processes)."""
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+    elif device.type == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(physical_cores())
 
 
 class compile_with_fallback:  # noqa: N801 (used like a function)

@@ -40,7 +40,40 @@ positive_float = _number(float, 0.0, inclusive=False)
 non_negative_float = _number(float, 0.0)
 
 
-GPT_ONLY_FLAGS = ("--preset", "--n_embd", "--n_head", "--n_layer", "--dropout")
+GPT_ONLY_FLAGS = (
+    "--preset",
+    "--n_embd",
+    "--n_head",
+    "--n_layer",
+    "--dropout",
+    "--position",
+    "--norm",
+    "--qk_norm",
+    "--activation",
+    "--zero_init",
+    "--tie_weights",
+    "--logit_softcap",
+    "--bigram_logits",
+)
+ON_OFF = argparse.BooleanOptionalAction
+# The recipe: architecture options and optimizer (the preset's unless given; see training/presets.py).
+RECIPE_FLAGS: dict[str, dict] = {
+    "--position": {"choices": ["learned", "rope"], "help": "learned position embeddings, or rotary (rope)"},
+    "--norm": {"choices": ["layernorm", "rmsnorm"], "help": "normalisation layers"},
+    "--qk_norm": {"action": ON_OFF, "help": "RMS-normalise queries and keys per head"},
+    "--activation": {"choices": ["gelu", "relu", "relu2"], "help": "MLP nonlinearity (relu2: ReLU squared)"},
+    "--zero_init": {"action": ON_OFF, "help": "residual projections (and an untied head) start at zero"},
+    "--tie_weights": {"action": ON_OFF, "help": "the output head shares the token embedding"},
+    "--logit_softcap": {"type": non_negative_float, "help": "> 0: logits = cap * tanh(logits / cap); 0 is off"},
+    "--bigram_logits": {"action": ON_OFF, "help": "add a learned table of next-token logits from the current one"},
+    "--optimizer": {
+        "choices": ["adamw", "muon"],
+        "help": "adamw, or muon (Muon on hidden matrices, AdamW on the rest)",
+    },
+    "--muon_lr": {"type": positive_float, "help": "Muon's peak learning rate"},
+    "--schedule": {"choices": ["cosine", "wsd"], "help": "cosine decay, or warmup-stable-decay (wsd)"},
+    "--cooldown_frac": {"type": positive_float, "help": "wsd: the last fraction of the run spent decaying, in (0, 1]"},
+}
 
 
 def build_parser(model: str = "gpt") -> argparse.ArgumentParser:
@@ -96,6 +129,8 @@ def build_parser(model: str = "gpt") -> argparse.ArgumentParser:
     a("--n_head", type=positive_int, help="attention heads; must divide n_embd (original: 8)")
     a("--n_layer", type=positive_int, help="transformer blocks (original: 8)")
     a("--dropout", type=non_negative_float, help="dropout probability in [0, 1) (original: 0.3)")
+    for flag, options in RECIPE_FLAGS.items():
+        a(flag, **options, default=None)
     a("--epochs", type=positive_int, help="passes over the data; one = len(train) // (batch * context) steps (5)")
     a("--max_iters", type=positive_int, help="stop after this many steps (still evaluates and checkpoints)")
     a("--max_minutes", type=positive_float, help="stop after this many minutes (still evaluates and checkpoints)")
@@ -229,7 +264,7 @@ def parse_args(argv: list[str] | None = None, model: str = "gpt") -> argparse.Na
         action.default = argparse.SUPPRESS
     explicit = set(vars(parser.parse_args(argv)))
     if model == "bigram":
-        values = {"preset": None, "n_embd": None, "n_head": None, "n_layer": None, "dropout": None, **vars(args)}
+        values = {**{f.removeprefix("--"): None for f in GPT_ONLY_FLAGS}, **vars(args)}
         values.update({k: v for k, v in BIGRAM_DEFAULTS.items() if values[k] is None})
     else:
         values = {**apply_preset(vars(args), args.preset), "compare": None}

@@ -15,6 +15,7 @@ from moviegpt.generation.config import GenerationConfig
 from moviegpt.records import RecordFormat
 from moviegpt.tokenizer import TokenizerSpec
 from moviegpt.training.config import TrainConfig
+from moviegpt.training.presets import LEGACY_RECIPE, MODEL_OPTIONS
 from moviegpt.training.run import ModelSettings, Resume, RunConfig
 
 T = TypeVar("T")
@@ -22,6 +23,11 @@ FLAG_OF_FIELD = {"strategy": "decode", "kind": "tokenizer"}  # config fields who
 
 # What a resumed run takes from its checkpoint: fixed (a different explicit value is refused) or defaulted.
 RESUME_FIXED = (
+    *MODEL_OPTIONS,
+    "optimizer",
+    "muon_lr",
+    "schedule",
+    "cooldown_frac",
     "batch_size",
     "context_length",
     "n_embd",
@@ -82,7 +88,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def model_settings(args: argparse.Namespace) -> ModelSettings:
-    return from_flags(ModelSettings, args, kind=args.model)
+    options = {} if args.model == "bigram" else {name: getattr(args, name) for name in MODEL_OPTIONS}
+    return from_flags(ModelSettings, args, kind=args.model, options=options)
 
 
 def data_config(args: argparse.Namespace) -> DataConfig:
@@ -105,7 +112,7 @@ def merge_resume_args(args: argparse.Namespace, saved: dict) -> argparse.Namespa
     flags as the original command are accepted; one that would change the run is refused, naming it."""
     merged = vars(args).copy()
     for name in RESUME_FIXED:
-        value = saved.get(name, merged[name])
+        value = saved.get(name, LEGACY_RECIPE.get(name, merged[name]))  # a run from before the option: the old way
         if name in args.explicit and merged[name] != value:
             raise UserError(
                 f"--{name} {merged[name]} conflicts with the run being resumed ({value}); leave it out to resume"

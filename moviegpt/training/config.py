@@ -28,6 +28,11 @@ class TrainConfig:
     checkpoint_every_steps: int | None = None  # also save mid-epoch every this many steps
     grad_accum: int = 1  # micro-batches of batch_size per optimizer step
     compile: bool = False  # torch.compile the model (falls back to eager with a warning)
+    optimizer: str = "adamw"  # "adamw", or "muon" (Muon on hidden matrices, AdamW on the rest)
+    muon_lr: float = 0.02  # Muon's peak learning rate (its updates are orthogonalised: a different scale)
+    schedule: str = "cosine"  # "cosine" decay, or "wsd" (warmup, stable, then a linear cooldown)
+    cooldown_frac: float = 0.4  # wsd: the last fraction of the run spent decaying
+    eval_share: float = 0.05  # under --max_minutes, evaluations take at most about this share of the time
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "epochs", "eval_iters", "logging_steps", "grad_accum"):
@@ -43,4 +48,14 @@ class TrainConfig:
         for name in ("min_lr_ratio", "weight_decay", "grad_clip"):
             value = getattr(self, name)
             check(math.isfinite(value) and value >= 0, name, f"must be a finite number >= 0, got {value}")
+        check(self.optimizer in ("adamw", "muon"), "optimizer", f"must be adamw or muon, got {self.optimizer!r}")
+        check(self.schedule in ("cosine", "wsd"), "schedule", f"must be cosine or wsd, got {self.schedule!r}")
+        check(
+            math.isfinite(self.muon_lr) and self.muon_lr > 0,
+            "muon_lr",
+            f"must be a finite number > 0, got {self.muon_lr}",
+        )
+        for name in ("cooldown_frac", "eval_share"):
+            value = getattr(self, name)
+            check(math.isfinite(value) and 0 < value <= 1, name, f"must be in (0, 1], got {value}")
         check(self.keep_checkpoints >= 0, "keep_checkpoints", f"must be >= 0, got {self.keep_checkpoints}")

@@ -29,6 +29,7 @@ from moviegpt.training.distributed import (
     broadcast_from_main,
     main_first,
 )
+from moviegpt.training.dtype_probe import fastest_cpu_dtype
 from moviegpt.training.run_folder import RunCheckpoints, prepare_run_folder
 from moviegpt.training.tracking import NullLogger, RunLogger, resolve_wandb_mode
 from moviegpt.training.trainer import Trainer, TrainResult
@@ -44,6 +45,7 @@ class ModelSettings:
     n_head: int = 8
     n_layer: int = 8
     dropout: float = 0.3
+    options: dict[str, Any] = field(default_factory=dict)  # GPTConfig's architecture options (rope, qk_norm, ...)
 
     def __post_init__(self) -> None:
         self.config(vocab_size=1)  # refuse bad sizes now, before any file or folder is made
@@ -58,6 +60,7 @@ class ModelSettings:
             n_head=self.n_head,
             n_layer=self.n_layer,
             dropout=self.dropout,
+            **self.options,
         )
 
     def build(self, vocab_size: int) -> LanguageModel:
@@ -127,6 +130,8 @@ class TrainingRun:
     out_dir: Path
     wandb_mode: str
     context: DistContext = SINGLE
+    dtype_note: str = ""  # how --dtype auto chose, when it measured
+    setup_seconds: float = 0.0  # time spent choosing (the dtype probe), counted inside --max_minutes
 
     @property
     def global_batch(self) -> int:
@@ -146,9 +151,9 @@ class TrainingRun:
         train, processes = self.config.train, f" x {self.context.world_size} processes" if self.context.enabled else ""
         return (
             f"training on {self.corpus.describe()} | {self.model.num_parameters():,} parameters | "
-            f"{self.device} {str(self.dtype).removeprefix('torch.')} | global batch {train.batch_size} x "
-            f"grad_accum {train.grad_accum}{processes} = {self.global_batch} sequences of "
-            f"{self.config.model.context_length} per step | run folder {self.out_dir}"
+            f"{self.device} {str(self.dtype).removeprefix('torch.')}{self.dtype_note} | "
+            f"global batch {train.batch_size} x grad_accum {train.grad_accum}{processes} = {self.global_batch} "
+            f"sequences of {self.config.model.context_length} per step | run folder {self.out_dir}"
         )
 
     def trainer(self, logger: RunLogger | NullLogger) -> Trainer:
@@ -176,6 +181,7 @@ class TrainingRun:
         )
         if self.config.resume is not None:
             trainer.load_state_dict(self.config.resume.checkpoint.trainer)
+        trainer.start_time -= self.setup_seconds  # the dtype probe counts against --max_minutes
         return trainer
 
     def train(self) -> TrainResult:
@@ -242,4 +248,8 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
         model = config.model.build(corpus.tokenizer.vocab_size)
     if context.enabled:
         seed_everything(config.train.seed + context.rank)  # the same initial weights, but each rank its own dropout
-    return TrainingRun(config, corpus, model, device, dtype, out_dir, wandb_mode, context)
+    note, seconds = "", 0.0
+    if config.dtype == "auto" and device.type == "cpu" and config.model.kind == "gpt":
+        dtype, how, seconds = fastest_cpu_dtype(model, config.train.batch_size, config.data.cache_dir / "dtypes.json")
+        note = f" (--dtype auto, {how})"
+    return TrainingRun(config, corpus, model, device, dtype, out_dir, wandb_mode, context, note, seconds)

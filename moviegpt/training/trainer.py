@@ -25,7 +25,7 @@ from moviegpt.training.distributed import (
     mean_across_ranks,
     wrap_for_data_parallel,
 )
-from moviegpt.training.optim import learning_rate, make_optimizer
+from moviegpt.training.optim import lr_factor, make_optimizer
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.tracking import RunLogger
 
@@ -79,6 +79,7 @@ class Trainer:
         self.stop_requested = False
         self.last_losses: dict[str, float] = {}
         self.last_eval_step = -1
+        self.last_eval_seconds, self.last_eval_end = 0.0, 0.0
         self.since = (0.0, 0)  # (elapsed seconds, tokens seen) at the last train-loss log
         self.start_time = time.perf_counter()
 
@@ -161,13 +162,13 @@ class Trainer:
 
     def train_step(self) -> torch.Tensor:
         """One optimizer step; returns the loss as a tensor, so no host synchronisation happens here."""
-        lr = learning_rate(self.config, self.step, self.progress(), self.warmup)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        self.optimizer.set_lr_factor(lr_factor(self.config, self.step, self.progress(), self.warmup))
         loss = self.accumulate_gradients()
-        self.scaler.unscale_(self.optimizer)
+        for optimizer in self.optimizer.optimizers.values():
+            self.scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-        self.scaler.step(self.optimizer)
+        for optimizer in self.optimizer.optimizers.values():
+            self.scaler.step(optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
@@ -199,8 +200,19 @@ class Trainer:
             **metrics,
         }
 
+    def evaluation_due(self) -> bool:
+        """Under --max_minutes, skip an evaluation until training has had (1 - eval_share) of the time since the
+        last one, so evaluations take at most about eval_share of the budget however slow they are."""
+        if not self.config.max_minutes:
+            return True
+        since = self.elapsed() - self.last_eval_end
+        due = since >= self.last_eval_seconds * (1 / self.config.eval_share - 1)
+        return any_rank(due, self.context, self.device)  # every rank evaluates together (a collective)
+
     def run_evaluation(self, epoch: int) -> dict[str, float]:
+        start = self.elapsed()
         losses = self.evaluate()
+        self.last_eval_seconds, self.last_eval_end = self.elapsed() - start, self.elapsed()
         if not all(math.isfinite(v) for v in losses.values()):
             raise UserError(
                 f"training diverged: evaluation loss is not finite at step {self.step}; "
@@ -261,7 +273,7 @@ class Trainer:
             bar.update(1)
             if self.step % self.config.logging_steps == 0:
                 self.since = self.log_train_loss(loss, epoch, bar, self.since)
-            if self.step % self.eval_interval == 0:
+            if self.step % self.eval_interval == 0 and self.evaluation_due():
                 losses = self.run_evaluation(epoch)
                 bar.write(f"step {self.step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
             if self.should_stop():

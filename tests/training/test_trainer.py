@@ -9,14 +9,11 @@ from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
 from moviegpt.model.gpt import GPT, GPTConfig
 from moviegpt.tokenizer.char import CharTokenizer
+from moviegpt.training.config import TrainConfig
+from moviegpt.training.optim import learning_rate, make_optimizer
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.tracking import RunLogger
-from moviegpt.training.trainer import (
-    TrainConfig,
-    Trainer,
-    learning_rate,
-    make_optimizer,
-)
+from moviegpt.training.trainer import Trainer
 
 TEXT = "to be or not to be, that is the question. " * 40
 
@@ -62,6 +59,41 @@ def test_schedule_warms_up_then_decays_to_the_floor():
     assert learning_rate(config, step=9, progress=0.0, warmup=10) == pytest.approx(1.0)
     assert learning_rate(config, step=50, progress=0.5, warmup=10) == pytest.approx(0.55)
     assert learning_rate(config, step=100, progress=1.0, warmup=10) == pytest.approx(0.1)
+
+
+def test_warmup_stable_decay_schedule():
+    config = TrainConfig(lr=1.0, schedule="wsd", cooldown_frac=0.4, min_lr_ratio=0.1)
+    assert learning_rate(config, step=4, progress=0.0, warmup=10) == pytest.approx(0.5)
+    assert learning_rate(config, step=50, progress=0.3, warmup=10) == pytest.approx(1.0)
+    assert learning_rate(config, step=60, progress=0.6, warmup=10) == pytest.approx(1.0)  # the cooldown starts
+    assert learning_rate(config, step=80, progress=0.8, warmup=10) == pytest.approx(0.55)
+    assert learning_rate(config, step=99, progress=1.0, warmup=10) == pytest.approx(0.1)
+    assert learning_rate(config, step=99, progress=1.7, warmup=10) == pytest.approx(0.1)  # past a time budget
+
+
+def test_muon_takes_the_hidden_matrices_and_adamw_the_rest():
+    model = GPT(
+        GPTConfig(vocab_size=10, context_length=8, n_embd=16, n_head=2, n_layer=2, dropout=0.0, tie_weights=False)
+    )
+    optimizers = make_optimizer(model, TrainConfig(optimizer="muon", muon_lr=0.05), torch.device("cpu"))
+    muon = [p for g in optimizers.optimizers["muon"].param_groups for p in g["params"]]
+    expected = [p for n, p in model.named_parameters() if n.startswith("blocks.") and p.dim() == 2]
+    assert len(muon) == len(expected) == 8 and all(any(p is q for q in expected) for p in muon)
+    adamw = [p for g in optimizers.optimizers["adamw"].param_groups for p in g["params"]]
+    assert any(p is model.token_embedding.weight for p in adamw) and any(p is model.lm_head.weight for p in adamw)
+    assert len(muon) + len(adamw) == len(list(model.parameters()))
+    optimizers.set_lr_factor(0.5)
+    assert optimizers.optimizers["muon"].param_groups[0]["lr"] == pytest.approx(0.025)
+
+
+def test_a_checkpoint_from_before_muon_resumes_its_adamw_state():
+    model = GPT(GPTConfig(vocab_size=10, context_length=8, n_embd=16, n_head=2, n_layer=1, dropout=0.0))
+    legacy = make_optimizer(model, TrainConfig(), torch.device("cpu")).optimizers["adamw"]
+    model(torch.zeros(1, 8, dtype=torch.long), torch.zeros(1, 8, dtype=torch.long))[1].backward()
+    legacy.step()
+    again = make_optimizer(model, TrainConfig(), torch.device("cpu"))
+    again.load_state_dict(legacy.state_dict())  # the bare AdamW state dict that version 1 checkpoints hold
+    assert again.optimizers["adamw"].state_dict()["state"][0]["step"] == 1
 
 
 def test_weight_decay_only_on_matrices():
@@ -206,9 +238,10 @@ def test_checkpoint_of_a_compiled_model_loads_uncompiled(tmp_path):
     assert torch.allclose(model.eval()(idx)[0], trainer.model.eval()(idx)[0])
 
 
-def test_interrupted_then_resumed_run_gives_bitwise_identical_weights(tmp_path):
+@pytest.mark.parametrize("optimizer, schedule", [("adamw", "cosine"), ("muon", "wsd")])
+def test_interrupted_then_resumed_run_gives_bitwise_identical_weights(tmp_path, optimizer, schedule):
     """N steps in one run == N/2 steps, a checkpoint, a new process-like Trainer restored from it, N/2 more."""
-    settings = dict(epochs=3, dtype=torch.float32)
+    settings = dict(epochs=3, dtype=torch.float32, optimizer=optimizer, schedule=schedule)
     whole = make_trainer(tmp_path / "whole", **settings)
     whole.train()
 

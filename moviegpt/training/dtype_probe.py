@@ -1,0 +1,69 @@
+"""--dtype auto on a CPU: time a training step of this model and batch in float32 and in bfloat16, keep the faster.
+
+Large bf16 matrix products run several times faster than fp32 on CPUs with AMX, small ones often slower; so this
+is measured, not assumed. The choice is cached per machine, torch version, thread count, model and batch size, in
+the cache folder, so only the first run of a size pays for the probe (a few seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import platform
+import re
+import time
+from pathlib import Path
+
+import torch
+
+from moviegpt.files import atomic_write
+from moviegpt.model import LanguageModel
+from moviegpt.runtime import autocast, bf16_supported
+
+PROBE_STEPS = 3
+
+
+def machine_key() -> str:
+    try:
+        cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text()).group(1).strip()
+    except (OSError, AttributeError):
+        cpu = platform.processor() or platform.machine()
+    return f"{cpu} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+
+
+def seconds_per_step(model: LanguageModel, batch_size: int, dtype: torch.dtype) -> float:
+    """Forward and backward passes of a copy of the model on random tokens (after one warm-up pass)."""
+    probe = copy.deepcopy(model).train()
+    config = probe.config
+    x = torch.randint(0, config.vocab_size, (batch_size, config.context_length))
+    start = 0.0
+    for step in range(PROBE_STEPS + 1):
+        if step == 1:
+            start = time.perf_counter()
+        with autocast(torch.device("cpu"), dtype):
+            loss = probe(x, x)[1]
+        loss.backward()
+    return (time.perf_counter() - start) / PROBE_STEPS
+
+
+def fastest_cpu_dtype(model: LanguageModel, batch_size: int, cache_file: Path) -> tuple[torch.dtype, str, float]:
+    """The faster training dtype here, how it was decided, and the seconds the probe took (0 when cached)."""
+    if not bf16_supported(torch.device("cpu")):
+        return torch.float32, "no native bfloat16 on this CPU", 0.0
+    key = json.dumps([machine_key(), model.config.to_dict(), batch_size], sort_keys=True)
+    try:
+        cached = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        cached = {}
+    if key in cached:
+        return getattr(torch, cached[key]["dtype"]), f"measured earlier: {cached[key]['ms']}", 0.0
+    start = time.perf_counter()
+    with torch.random.fork_rng():  # the probe must not change the run's random numbers
+        times = {name: seconds_per_step(model, batch_size, getattr(torch, name)) for name in ("float32", "bfloat16")}
+    fastest = min(times, key=times.get)
+    ms = ", ".join(f"{name} {seconds * 1000:.0f} ms/step" for name, seconds in times.items())
+    cached[key] = {"dtype": fastest, "ms": ms}
+    with contextlib.suppress(OSError):  # an unwritable cache only means probing again next time
+        atomic_write(cache_file, lambda f: f.write(json.dumps(cached, indent=1).encode()))
+    return getattr(torch, fastest), f"measured: {ms}", time.perf_counter() - start
