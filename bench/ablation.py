@@ -39,21 +39,22 @@ def flags(recipe: dict) -> list[str]:
 def rows() -> dict[str, list[str]]:
     """Row name -> flags on top of the fast preset."""
     fast = PRESETS["fast"]
-    old = flags(LEGACY_RECIPE) + ["--context_length", "64"]
+    old = flags(LEGACY_RECIPE) + ["--context_length", str(fast["context_length"])]
     changes = {
-        f"context {fast['context_length']}": ["--context_length", str(fast["context_length"])],
         "rotary positions": ["--position", "rope"],
         "RMSNorm": ["--norm", "rmsnorm"],
         "QK-norm": ["--qk_norm"],
         "ReLU²": ["--activation", "relu2"],
-        "untied head": ["--no-tie_weights"],
-        "untied + zero-init": ["--no-tie_weights", "--zero_init"],
+        "untied + zero-init head and projections": ["--no-tie_weights", "--zero_init"],
         "logit soft-cap 30": ["--logit_softcap", "30"],
         "bigram logits": ["--bigram_logits"],
         "Muon": ["--optimizer", "muon"],
         "WSD schedule": ["--schedule", "wsd"],
     }
-    table = {"old recipe (nanoGPT's)": old}
+    table = {
+        "old recipe, old fast context 64": flags(LEGACY_RECIPE) + ["--context_length", "64"],
+        f"old recipe, context {fast['context_length']}": old,
+    }
     table.update({f"old + {name}": old + extra for name, extra in changes.items()})
     table["new recipe (fast preset)"] = []
     return table

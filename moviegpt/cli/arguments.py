@@ -166,6 +166,11 @@ def build_parser(model: str = "gpt") -> argparse.ArgumentParser:
         metavar="PATH",
         help="continue a run exactly: a checkpoint (file, URL, Drive link or id) or a run folder (its newest good one)",
     )
+    a(
+        "--init_from",
+        metavar="CHECKPOINT",
+        help="fine-tune: a new run starting from this checkpoint's weights and vocabulary, on --training_data",
+    )
     a("--sha256", help="refuse a --checkpoint/--resume file whose SHA-256 is not this hex digest")
     a("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     a(

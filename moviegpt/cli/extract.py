@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="COLUMN=RAW:TEXT",
         help="with --template: write TEXT where COLUMN holds RAW (repeatable), e.g. sentiment=1:好看",
     )
+    p.add_argument(
+        "--max-chars", type=positive_int, default=2000, help="drop descriptions longer than this many characters (2000)"
+    )
     return p
 
 
@@ -77,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             template=args.template,
             record_end=args.record_end,
             values=parse_values(args.value),
+            max_chars=args.max_chars,
         )
         summary = extract(config)
     except UserError as exc:

@@ -13,6 +13,7 @@ from moviegpt.cli.evaluate import evaluate_command
 from moviegpt.cli.generate import generate_command
 from moviegpt.cli.posters import poster_from_command
 from moviegpt.cli.serve import serve_command
+from moviegpt.cli.settings import ignored_training_flags
 from moviegpt.cli.train import train_command
 from moviegpt.errors import UserError
 
@@ -43,7 +44,15 @@ def main(argv: list[str] | None = None, model: str = "gpt") -> int:
     """gpt.py (model "gpt") and simple_bigram.py (model "bigram"): train, generate, evaluate, compare, serve."""
     try:
         args = parse_args(argv, model)
-        command_for(args)(args)
+        command = command_for(args)
+        ignored = ignored_training_flags(args)
+        if ignored:
+            print(
+                f"warning: {', '.join(ignored)} only apply to training; ignored with --checkpoint (the model's own "
+                "settings are used)",
+                file=sys.stderr,
+            )
+        command(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from dataclasses import fields
 from pathlib import Path
 from typing import TypeVar
 
+from moviegpt.checkpoint import Checkpoint
 from moviegpt.cli.paths import resolve_cache_dir, resolve_training_data
 from moviegpt.data.corpus import DataConfig
 from moviegpt.data.sources import resolve_sources
 from moviegpt.errors import ConfigError, UserError
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.records import RecordFormat
-from moviegpt.tokenizer import TokenizerSpec
+from moviegpt.tokenizer import TokenizerSpec, tokenizer_from_dict
 from moviegpt.training.config import TrainConfig
 from moviegpt.training.presets import LEGACY_RECIPE, MODEL_OPTIONS
 from moviegpt.training.run import ModelSettings, Resume, RunConfig
@@ -56,6 +58,29 @@ RESUME_DEFAULTED = (
     "wandb_project",
     "cache_dir",
 )
+
+
+# Flags that only shape a training run: given with --checkpoint (generate, evaluate, serve, convert) they do nothing.
+TRAINING_ONLY = (
+    *RESUME_FIXED,
+    *RESUME_DEFAULTED,
+    "preset",
+    "schedule",
+    "cooldown_frac",
+    "out_dir",
+    "resume",
+    "init_from",
+    "wandb",
+    "dist_timeout_minutes",
+)
+
+
+def ignored_training_flags(args: argparse.Namespace) -> list[str]:
+    """The training flags given to a command that loads --checkpoint (they would be silently ignored)."""
+    if not args.checkpoint or args.compare:
+        return []
+    also_for_generation = {"seed", "dtype", "cache_dir"}
+    return [f"--{n}" for n in dict.fromkeys(TRAINING_ONLY) if n in args.explicit and n not in also_for_generation]
 
 
 def from_flags(config_class: type[T], args: argparse.Namespace, **values: object) -> T:
@@ -130,10 +155,41 @@ def merge_resume_args(args: argparse.Namespace, saved: dict) -> argparse.Namespa
     return argparse.Namespace(**merged)
 
 
-def run_config(args: argparse.Namespace, resume: Resume | None = None, data: DataConfig | None = None) -> RunConfig:
+INIT_FIXED = ("context_length", "n_embd", "n_head", "n_layer", "dropout", *MODEL_OPTIONS)
+
+
+def merge_init_args(args: argparse.Namespace, init: Checkpoint) -> argparse.Namespace:
+    """--init_from: the model's sizes and options are the checkpoint's; a flag that differs is refused."""
+    if args.resume:
+        raise UserError("--init_from starts a new run from a checkpoint and --resume goes on with one: choose one")
+    kind = init.model_config.get("kind", "gpt")
+    if kind != args.model:
+        raise UserError(
+            f"--init_from {args.init_from} holds a {kind} model; fine-tune it with "
+            f"{'gpt.py' if kind == 'gpt' else 'simple_bigram.py'}"
+        )
+    merged = vars(args).copy()
+    for name in INIT_FIXED if kind == "gpt" else ("context_length",):
+        value = init.model_config.get(name, LEGACY_RECIPE.get(name))
+        if name in args.explicit and merged[name] != value:
+            raise UserError(f"--{name} {merged[name]} differs from the model of --init_from ({value}); leave it out")
+        merged[name] = value
+    merged["tokenizer"] = init.tokenizer["kind"]
+    return argparse.Namespace(**merged)
+
+
+def run_config(
+    args: argparse.Namespace,
+    resume: Resume | None = None,
+    data: DataConfig | None = None,
+    init: Checkpoint | None = None,
+) -> RunConfig:
     """The whole training run from flags (for --resume: args already merged with the checkpoint's); `data`
-    replaces the flags' own training data (simple_bigram.py --compare trains on the GPT's)."""
+    replaces the flags' own training data (simple_bigram.py --compare trains on the GPT's); `init` is the
+    --init_from checkpoint, whose tokenizer encodes the new text."""
     data = data or data_config(args)
+    if init is not None:
+        data = dataclasses.replace(data, fixed_tokenizer=tokenizer_from_dict(init.tokenizer))
     tokenizer = {
         "tokenizer": data.tokenizer.kind,
         "vocab_size": data.tokenizer.vocab_size,
@@ -149,5 +205,6 @@ def run_config(args: argparse.Namespace, resume: Resume | None = None, data: Dat
         wandb_mode=args.wandb,
         wandb_project=args.wandb_project,
         resume=resume,
+        init=init,
         run_args={**{k: v for k, v in vars(args).items() if k != "explicit"}, **tokenizer},
     )

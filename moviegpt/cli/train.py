@@ -7,10 +7,10 @@ import argparse
 import os
 import sys
 
-from moviegpt.checkpoint import newest_good_checkpoint
+from moviegpt.checkpoint import load_checkpoint, newest_good_checkpoint
 from moviegpt.cli.generate import generate_and_save
 from moviegpt.cli.loading import LoadedModel, local_checkpoint, on_device
-from moviegpt.cli.settings import generation_config, merge_resume_args, run_config
+from moviegpt.cli.settings import generation_config, merge_init_args, merge_resume_args, run_config
 from moviegpt.data.download import is_remote
 from moviegpt.generation.outputs import check_outputs_dir
 from moviegpt.training.distributed import DistContext, init_distributed, shutdown
@@ -38,7 +38,10 @@ def resume_point(args: argparse.Namespace) -> tuple[argparse.Namespace, Resume |
 def checked_config(args: argparse.Namespace, context: DistContext) -> tuple[argparse.Namespace, RunConfig]:
     """Every setting checked (training, model, generation, outputs folder) before anything is created."""
     args, resume = resume_point(args)
-    config = run_config(args, resume)
+    init = load_checkpoint(local_checkpoint(args.init_from, args)) if args.init_from else None
+    if init is not None:
+        args = merge_init_args(args, init)
+    config = run_config(args, resume, init=init)
     generation_config(args)
     if context.is_main:
         check_outputs_dir(args.outputs_dir)

@@ -17,6 +17,7 @@ class DataConfig:
     sources: list[str]  # files, folders of .txt, globs or http(s) URLs
     cache_dir: Path  # token caches go to cache_dir/tokens, downloads to cache_dir/downloads
     tokenizer: TokenizerSpec = field(default_factory=TokenizerSpec)
+    fixed_tokenizer: Tokenizer | None = None  # encode with this one (fine-tuning a checkpoint) instead
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Corpus:
 def load_corpus(config: DataConfig) -> Corpus:
     """Resolve the sources (downloading URLs once), encode them through the token cache, split them."""
     files = resolve_sources(config.sources, config.cache_dir / "downloads")
-    encoded = encode_corpus(files, config.cache_dir / "tokens", config.tokenizer)
+    encoded = encode_corpus(files, config.cache_dir / "tokens", config.tokenizer, config.fixed_tokenizer)
     dataset = TextDataset.from_tokens(encoded.tokens, encoded.tokenizer)
     record_format = RecordFormat() if has_records(encoded.tokens, encoded.tokenizer) else None
     return Corpus(files, encoded, dataset, record_format)

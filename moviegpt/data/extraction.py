@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import re
 import string
 import tempfile
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Iterator
@@ -38,6 +40,7 @@ class ExtractConfig:
     template: str | None = None  # e.g. "{sentiment}：{review}": a record from named columns instead of a movie
     record_end: str = RecordFormat().end  # the line that ends every record
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> {raw value: text} for --template
+    max_chars: int = 2000  # longer descriptions are dropped (Letterboxd's are a few hundred characters)
 
 
 @dataclass
@@ -83,9 +86,21 @@ def template_records(
 
 
 def clean_text(text: str) -> str:
-    """Lines stripped, blank lines dropped, any line ending made LF."""
-    lines = (line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-    return "\n".join(line for line in lines if line)
+    """HTML entities unescaped (&amp; -> &) and every run of whitespace, paragraph breaks too, made one space: a
+    record's text is always one line."""
+    return " ".join(html.unescape(text).split())
+
+
+REPETITIVE = 0.2  # compressed size / size below which a long text is mostly the same words again and again
+
+
+def degenerate_reason(text: str, max_chars: int) -> str | None:
+    """Why a description is not worth training on: too long, or mostly repetition (it compresses too well)."""
+    if len(text) > max_chars:
+        return "longer than --max-chars"
+    if len(text) >= 200 and len(zlib.compress(text.encode())) < REPETITIVE * len(text.encode()):
+        return "mostly repetition"
+    return None
 
 
 def transliterate(text: str) -> str:
@@ -135,10 +150,20 @@ def skip_reason(row: list[str], width: int, title_at: int, text_at: int) -> str 
     return None
 
 
+def check_csv(path: Path) -> None:
+    """A missing file, a folder or a binary file is named as what it is."""
+    if path.is_dir():
+        raise UserError(f"input CSV is a folder, not a file: {path}")
+    if not path.is_file():
+        raise UserError(f"input CSV not found: {path}")
+    with path.open("rb") as f:
+        if b"\0" in f.read(1 << 16):
+            raise UserError(f"input CSV looks like a binary file (it contains NUL bytes), not a CSV: {path}")
+
+
 def iter_records(config: ExtractConfig, summary: ExtractSummary) -> Iterator[str]:
     """Training records in source order: bad rows skipped, exact duplicates dropped, all counted."""
-    if not config.input.is_file():
-        raise UserError(f"input CSV not found: {config.input}")
+    check_csv(config.input)
     csv.field_size_limit(2**31 - 1)
     seen: set[bytes] = set()
     with config.input.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
@@ -154,11 +179,11 @@ def iter_records(config: ExtractConfig, summary: ExtractSummary) -> Iterator[str
         for row in rows:
             reason = skip_reason(row, len(header), title_at, text_at)
             if reason is None:
-                title, text = " ".join(row[title_at].split()), clean_text(row[text_at])
+                title, text = clean_text(row[title_at]), clean_text(row[text_at])
                 if config.ascii:
                     title, text = transliterate(title), transliterate(text)
                 key = hashlib.blake2b(f"{title}\0{text}".encode(), digest_size=12).digest()
-                reason = "duplicate" if key in seen else None
+                reason = degenerate_reason(text, config.max_chars) or ("duplicate" if key in seen else None)
                 seen.add(key)
             if reason:
                 summary.skipped[reason] += 1

@@ -155,8 +155,11 @@ def write_tokens(files: list[Path], tokenizer: CharTokenizer, path: Path) -> int
     return count
 
 
-def cache_paths(files: list[Path], cache_dir: Path, spec: TokenizerSpec) -> tuple[Path, Path]:
-    key = hashlib.sha256(json.dumps([[str(p.resolve()) for p in files], spec.cache_key()]).encode()).hexdigest()[:16]
+def cache_paths(
+    files: list[Path], cache_dir: Path, spec: TokenizerSpec, fixed: Tokenizer | None = None
+) -> tuple[Path, Path]:
+    how = fixed.to_dict() if fixed is not None else spec.cache_key()
+    key = hashlib.sha256(json.dumps([[str(p.resolve()) for p in files], how]).encode()).hexdigest()[:16]
     stem = f"{files[0].stem}-{key}"
     return cache_dir / f"{stem}.bin", cache_dir / f"{stem}.json"
 
@@ -177,18 +180,38 @@ def load_cached(bin_path: Path, meta_path: Path, fingerprints: list[dict]) -> En
     return EncodedCorpus(tokens, tokenizer, files, bin_path, reused=True)
 
 
-def encode_corpus(files: list[Path], cache_dir: str | Path, spec: TokenizerSpec | None = None) -> EncodedCorpus:
+def fixed_tokenizer_writer(files: list[Path], tokenizer: Tokenizer) -> Callable[[list[Path], Tokenizer, Path], int]:
+    """How to encode files with a given tokenizer (fine-tuning); characters a char tokenizer lacks are refused."""
+    if not isinstance(tokenizer, CharTokenizer):
+        return write_text_tokens  # words it lacks become <unk>; byte-level BPE encodes anything
+    unknown = sorted(set(build_vocabulary(files).chars) - set(tokenizer.chars))
+    if unknown:
+        shown = ", ".join(repr(c) for c in unknown[:20]) + (
+            f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""
+        )
+        raise UserError(
+            f"the training data has {len(unknown)} characters the checkpoint's model never saw: {shown}; "
+            "remove them from the text, or train a new model"
+        )
+    return write_tokens
+
+
+def encode_corpus(
+    files: list[Path], cache_dir: str | Path, spec: TokenizerSpec | None = None, fixed: Tokenizer | None = None
+) -> EncodedCorpus:
     """The token ids of files, from the cache when it is fresh, else encoded now and cached (the tokenizer is
-    built or trained in a first pass over the files, the ids written in a second)."""
+    built or trained in a first pass over the files, the ids written in a second; or `fixed` is used as it is)."""
     cache_dir, spec = Path(cache_dir), spec or TokenizerSpec()
     for path in files:
         check_readable(path)  # missing or a directory: the same messages as when reading
     fingerprints = [fingerprint(p) for p in files]
-    bin_path, meta_path = cache_paths(files, cache_dir, spec)
+    bin_path, meta_path = cache_paths(files, cache_dir, spec, fixed)
     cached = load_cached(bin_path, meta_path, fingerprints)
     if cached is not None:
         return cached
-    if spec.kind == "char":
+    if fixed is not None:
+        tokenizer, write = fixed, fixed_tokenizer_writer(files, fixed)
+    elif spec.kind == "char":
         tokenizer = build_vocabulary(files)
         write = write_tokens
     else:

@@ -14,6 +14,8 @@ import torch
 from moviegpt.model import LanguageModel
 from moviegpt.training.config import TrainConfig
 
+WARMUP_SHARE = 0.05
+
 
 class Optimizers:
     """Several torch optimizers stepped as one; every param group carries its peak learning rate (`peak_lr`)."""
@@ -69,11 +71,12 @@ def make_optimizer(model: LanguageModel, config: TrainConfig, device: torch.devi
 
 
 def lr_factor(config: TrainConfig, step: int, progress: float, warmup: int) -> float:
-    """The learning rate as a fraction of its peak: linear warmup for `warmup` steps, then cosine decay to
-    min_lr_ratio as progress reaches 1, or (warmup-stable-decay) the peak until the last cooldown_frac of the run
-    and a linear decay to min_lr_ratio over it. Progress counts steps, or time under --max_minutes."""
-    if step < warmup:
-        return (step + 1) / warmup
+    """The learning rate as a fraction of its peak: linear warmup for `warmup` steps (ending early at 5% of a
+    --max_minutes budget), then cosine decay to min_lr_ratio as progress reaches 1, or (warmup-stable-decay) the
+    peak until the last cooldown_frac of the run and a linear decay to min_lr_ratio over it. Progress counts
+    steps, or time under --max_minutes."""
+    if step < warmup and progress < WARMUP_SHARE:  # a timed run's warmup also ends at 5% of its budget
+        return max((step + 1) / warmup, progress / WARMUP_SHARE)
     progress, floor = min(progress, 1.0), config.min_lr_ratio
     if config.schedule == "wsd":
         into_cooldown = (progress - (1.0 - config.cooldown_frac)) / max(config.cooldown_frac, 1e-9)

@@ -85,6 +85,7 @@ class RunConfig:
     wandb_mode: str | None = None  # None: online with an API key, else offline
     wandb_project: str = "moviegpt"
     resume: Resume | None = None
+    init: Checkpoint | None = None  # fine-tuning: start from these weights (new optimizer, new run folder)
     run_args: dict[str, Any] = field(default_factory=dict)  # the settings by flag name, kept in checkpoints
 
 
@@ -242,8 +243,8 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
         out_dir = prepare_run_folder(config.out_dir)
     out_dir = Path(broadcast_from_main(str(out_dir), context))  # the same (timestamped) folder on every rank
     seed_everything(config.train.seed)
-    if config.resume is not None:
-        model = model_from_checkpoint(config.resume.checkpoint)[0]
+    if config.resume is not None or config.init is not None:
+        model = model_from_checkpoint(config.resume.checkpoint if config.resume else config.init)[0]
     else:
         model = config.model.build(corpus.tokenizer.vocab_size)
     if context.enabled:

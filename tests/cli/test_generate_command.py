@@ -143,3 +143,26 @@ def test_interactive_loop_ends_on_end_of_input(tmp_path, tiny_checkpoint):
     result = run_gpt("--checkpoint", str(tiny_checkpoint), "--interactive", cwd=tmp_path, stdin="")
     assert result.returncode == 0 and result.stdout.endswith(">> \n")
     assert not list((tmp_path / "outputs").glob("*"))  # no session file for an empty session
+
+
+def test_training_flags_with_a_checkpoint_get_a_one_line_warning(tmp_path, tiny_checkpoint):
+    result = run_gpt(
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--n_embd",
+        "64",
+        "--lr",
+        "0.1",
+        "--prompt",
+        "The ",
+        "--max_new_tokens",
+        "5",
+        "--seed",
+        "3",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    (warning,) = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert "--n_embd, --lr only apply to training" in warning and "--seed" not in warning
+    quiet = run_gpt("--checkpoint", str(tiny_checkpoint), "--prompt", "The ", "--max_new_tokens", "5", cwd=tmp_path)
+    assert "warning" not in quiet.stderr

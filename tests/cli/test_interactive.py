@@ -48,3 +48,11 @@ def test_ctrl_c_during_a_generation_returns_to_the_prompt(tmp_path):
     assert out.interrupted and "(generation stopped)" in text
     assert text.count(">> ") == 3  # back at the prompt after the Ctrl-C, then "b", then quit
     assert path is not None and path.read_text(encoding="utf-8").startswith("b")  # the second prompt's movie
+
+
+def test_a_poster_after_set_is_credited_with_the_settings_in_force(tmp_path):
+    out, credits = io.StringIO(), []
+    Repl(session(out), tmp_path, poster=lambda text, config: credits.append(config.temperature)).run(
+        io.StringIO("abc\n:set temperature 0.5\n:poster\n")
+    )
+    assert credits == [0.5]

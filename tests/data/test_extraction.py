@@ -6,6 +6,7 @@ import re
 import pytest
 
 from extractor import main as extractor_main
+from moviegpt.data.extraction import clean_text, degenerate_reason
 from tests.helpers import SHARED_DATA
 
 RECORD = re.compile(r"The description of the movie named '([^\n]*)' is:\n(.+?)\nEND_OF_MOVIE\n", re.S)
@@ -41,7 +42,7 @@ def test_letterboxd_shaped_file(tmp_path, capsys):
         if r["name"].strip() and r["description"].strip() and r["description"].strip() != "No description found"
     ]
     assert 0 < len(found) <= len(good) < len(rows)
-    assert found[0] == ("Avatar", good[0]["description"].strip())
+    assert found[0] == ("Avatar", clean_text(good[0]["description"]))
     summary = capsys.readouterr().out
     assert f"rows read {len(rows)}" in summary and f"written {len(found)}" in summary
     empty = sum(1 for r in rows if not r["description"].strip())
@@ -69,13 +70,13 @@ def test_awkward_csv_cases(tmp_path, capsys):
     assert code == 0
     found = records(text)
     assert found == [
-        ("Quoted, Title", 'Line one.\nLine "two".'),
-        ("Big", big.strip()),
+        ("Quoted, Title", 'Line one. Line "two".'),  # paragraph breaks become spaces: a record is three lines
         ("Café Society", "Un café à Paris."),
     ]
     summary = capsys.readouterr().out
-    assert "rows read 9, written 3, skipped 6" in summary
+    assert "rows read 9, written 2, skipped 7" in summary
     for reason in (
+        "longer than --max-chars 1",
         "no title 1",
         "no description 1",
         "placeholder description 1",
@@ -137,4 +138,39 @@ def test_real_tmdb_catalogue_matches_the_shared_conversion(tmp_path):
         == 0
     )
     ours, theirs = records(out.read_text(encoding="utf-8")), records(reference.read_text(encoding="utf-8"))
-    assert ours == list(dict.fromkeys(theirs))  # same records, ours without exact duplicates
+    cleaned = [(clean_text(t), clean_text(d)) for t, d in theirs]  # the reference predates one-line records
+    expected = [(t, d) for t, d in cleaned if degenerate_reason(d, 2000) is None]
+    assert ours == list(dict.fromkeys(expected))  # same records, ours without exact duplicates
+
+
+def test_degenerate_descriptions_are_dropped_and_counted_and_entities_unescaped(tmp_path, capsys):
+    repeated = "A man walks into a bar. " * 150  # one sentence to 3,600 characters
+    placeholder_run = "No description found " * 200
+    looping = ("Two friends open a diner by the sea and argue about pie. " * 30).strip()
+    long = "Every sentence here is different, number " + " and ".join(map(str, range(900)))  # 6,900 characters
+    body = (
+        f'1,Loop,2001,,"{repeated}",90,3\n'
+        f'2,Placeholders,2002,,"{placeholder_run}",90,3\n'
+        f'3,Diner,2003,,"{looping}",90,3\n'
+        '4,Tom &amp; Jerry,2004,,"Cat &amp; mouse &quot;fight&quot;.\n\nThen they make up.",90,3\n'
+        f'5,Long,2005,,"{long}",90,3\n'
+    )
+    code, text, _ = extract(tmp_path, (HEADER + body).encode(), "--max-chars", "5000")
+    assert code == 0
+    assert records(text) == [("Tom & Jerry", 'Cat & mouse "fight". Then they make up.')]
+    summary = capsys.readouterr().out
+    assert "mostly repetition 3" in summary and "longer than --max-chars 1" in summary
+
+
+@pytest.mark.parametrize("kind", ["binary", "folder"])
+def test_a_binary_file_or_a_folder_is_named_as_such(tmp_path, capsys, kind):
+    source = tmp_path / "movies.csv"
+    if kind == "binary":
+        source.write_bytes(b"PK\x03\x04\x00\x00name,description\x00\x01\x02")
+    else:
+        source.mkdir()
+    assert extractor_main(["--input", str(source), "--output", str(tmp_path / "o.txt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "\x00" not in err
+    assert ("binary file (it contains NUL bytes)" if kind == "binary" else "is a folder, not a file") in err
+    assert not (tmp_path / "o.txt").exists()

@@ -1,5 +1,6 @@
 import json
 import math
+import time
 
 import pytest
 import torch
@@ -353,3 +354,21 @@ def test_nan_loss_stops_training_with_a_message(tmp_path):
     with pytest.raises(UserError, match="training diverged: loss is nan at step 13"):
         trainer.train()
     assert load_checkpoint(tmp_path / "last.pt").trainer["step"] == 11
+
+
+def test_evaluations_take_a_bounded_share_of_a_timed_run(tmp_path, monkeypatch):
+    """A slow evaluation (a loaded machine) is skipped until training has had its share of the time since."""
+    trainer = make_trainer(tmp_path, epochs=1000, max_minutes=0.05, eval_interval=1, eval_share=0.25)
+    evaluate, spent = trainer.evaluate, []
+
+    def slow_evaluate():
+        start = time.perf_counter()
+        time.sleep(0.25)
+        losses = evaluate()
+        spent.append(time.perf_counter() - start)
+        return losses
+
+    monkeypatch.setattr(trainer, "evaluate", slow_evaluate)
+    trainer.train()
+    assert trainer.step > 2 * len(spent)  # without the bound: an evaluation after every step
+    assert sum(spent[:-1]) <= 0.35 * trainer.elapsed()  # the final evaluation always runs
