@@ -50,9 +50,19 @@ def rows() -> dict[str, list[str]]:
         "bigram logits": ["--bigram_logits"],
         "Muon": ["--optimizer", "muon"],
         "WSD schedule": ["--schedule", "wsd"],
+        "modern block (RoPE, RMSNorm, QK-norm, ReLU²)": [
+            "--position",
+            "rope",
+            "--norm",
+            "rmsnorm",
+            "--qk_norm",
+            "--activation",
+            "relu2",
+        ],
     }
     table = {
-        "old recipe, old fast context 64": flags(LEGACY_RECIPE) + ["--context_length", "64"],
+        "old recipe, old fast preset (context 64, batch 12)": flags(LEGACY_RECIPE)
+        + ["--context_length", "64", "--batch_size", "12"],
         f"old recipe, context {fast['context_length']}": old,
     }
     table.update({f"old + {name}": old + extra for name, extra in changes.items()})
@@ -73,7 +83,11 @@ def main() -> None:
             result = run(data, "fast", args.minutes, extra, None)
             results.append((data.name, name, result))
             print(f"# {data.name} | {name}: {result}", flush=True)
-    print(f"\n{args.minutes:g} minutes per run, fast preset sizes (n_embd 256, 4 layers, 4 heads, batch 12)\n")
+    fast = PRESETS["fast"]
+    print(
+        f"\n{args.minutes:g} minutes per run, fast preset sizes (n_embd {fast['n_embd']}, {fast['n_layer']} layers, "
+        f"{fast['n_head']} heads, batch {fast['batch_size']} x context {fast['context_length']} unless the row says)\n"
+    )
     print("| data | recipe | val loss | bits/char | steps | tokens/s |")
     print("|---|---|---|---|---|---|")
     for data, name, r in results:

@@ -24,9 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from moviegpt.data.dataset import TextDataset  # noqa: E402
 from moviegpt.model.gpt import GPT, GPTConfig  # noqa: E402
 from moviegpt.tokenizer.char import CharTokenizer  # noqa: E402
+from moviegpt.training.config import TrainConfig  # noqa: E402
+from moviegpt.training.dtype_probe import fastest_cpu_dtype  # noqa: E402
 from moviegpt.training.presets import PRESETS  # noqa: E402
 from moviegpt.training.tracking import RunLogger  # noqa: E402
-from moviegpt.training.trainer import TrainConfig, Trainer  # noqa: E402
+from moviegpt.training.trainer import Trainer  # noqa: E402
 
 VOCAB = 65
 SIZES = {  # name: (n_layer, n_head, n_embd, context, batch)
@@ -55,7 +57,9 @@ def flops_per_token(model: GPT) -> float:
     return 6 * n + 12 * c.n_layer * c.n_embd * c.context_length
 
 
-def tokens_per_second(size: tuple, dtype: torch.dtype, compile: bool, steps: int) -> tuple[float, GPT]:
+def tokens_per_second(
+    size: tuple, dtype: torch.dtype | None, compile: bool, steps: int
+) -> tuple[float, GPT, torch.dtype]:
     layers, heads, embd, context, batch = size
     tokenizer = CharTokenizer(chr(32 + i) for i in range(VOCAB))
     tokens = np.random.default_rng(0).integers(0, VOCAB, 2_000_000).astype(np.uint8)
@@ -64,6 +68,8 @@ def tokens_per_second(size: tuple, dtype: torch.dtype, compile: bool, steps: int
         GPTConfig(vocab_size=VOCAB, context_length=context, n_embd=embd, n_head=heads, n_layer=layers, dropout=0.0)
     )
     with tempfile.TemporaryDirectory() as tmp:
+        if dtype is None:  # default flags: --dtype auto measures which is faster here (fresh cache: it probes)
+            dtype = fastest_cpu_dtype(model, batch, Path(tmp) / "dtypes.json")[0]
         trainer = Trainer(
             model,
             TextDataset.from_tokens(tokens, tokenizer),
@@ -78,7 +84,7 @@ def tokens_per_second(size: tuple, dtype: torch.dtype, compile: bool, steps: int
         for _ in range(steps):
             loss = trainer.train_step()
         loss.item()
-        return steps * batch * context / (time.perf_counter() - start), model
+        return steps * batch * context / (time.perf_counter() - start), model, dtype
 
 
 def main() -> None:
@@ -87,15 +93,16 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to start)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    variants = [(torch.float32, False), (torch.bfloat16, False)]
+    variants = [(torch.float32, False), (torch.bfloat16, False), (None, False)]  # None: default flags
     variants += [(torch.float32, True), (torch.bfloat16, True)] if args.compile else []
     rows = []
     for name, size in SIZES.items():
         steps = max(2, args.steps // 4) if size[2] >= 768 else args.steps
         for dtype, compile in variants:
-            rate, model = tokens_per_second(size, dtype, compile, steps)
-            rows.append((name, model, dtype, compile, rate))
-            print(f"measured {name} {dtype} {'compile' if compile else 'eager'}: {rate:,.0f} tokens/s", flush=True)
+            rate, model, used = tokens_per_second(size, dtype, compile, steps)
+            mode = ("compile" if compile else "eager") + (" (default flags: --dtype auto)" if dtype is None else "")
+            rows.append((name, model, used, mode, rate))
+            print(f"measured {name} {used} {mode}: {rate:,.0f} tokens/s", flush=True)
     # The peak is measured after the models (the CPU is warm then, as during training) and is the best of two
     # rounds, so that a slow moment does not make utilisation look better than it is.
     peak = {dtype: max(peak_matmul_flops(dtype), peak_matmul_flops(dtype)) for dtype in (torch.float32, torch.bfloat16)}
@@ -108,12 +115,12 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|")
     baseline = {}
-    for name, model, dtype, compile, rate in rows:
+    for name, model, dtype, mode, rate in rows:
         baseline.setdefault(name, rate)
         achieved = flops_per_token(model) * rate
         print(
             f"| {name} | {model.num_parameters() / 1e6:.2f}M | {str(dtype).removeprefix('torch.')} "
-            f"| {'compile' if compile else 'eager'} | {rate:,.0f} | {rate / baseline[name]:.2f}x "
+            f"| {mode} | {rate:,.0f} | {rate / baseline[name]:.2f}x "
             f"| {achieved / 1e9:.0f} | {achieved / peak[dtype]:.1%} |"
         )
 

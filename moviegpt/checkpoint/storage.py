@@ -83,7 +83,10 @@ def load_checkpoint(path: str | Path, original_text: str | Path | None = None, r
         return Checkpoint(**convert_original(payload, original_text, str(path)))
     checkpoint = Checkpoint.from_payload(payload, path)
     if resumable and not checkpoint.resumable:
-        raise UserError(f"{path} holds no training state to resume (weights only)")
+        raise UserError(
+            f"{path} holds weights only, no training state to resume (a run keeps that in its newest "
+            "two checkpoints): resume the run folder, or start a new run from it with --init_from"
+        )
     return checkpoint
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import math
 import platform
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -21,7 +23,7 @@ from moviegpt.files import atomic_write
 from moviegpt.model import LanguageModel
 from moviegpt.runtime import autocast, bf16_supported
 
-PROBE_STEPS = 3
+PROBE_ROUNDS = 3
 
 
 def machine_key() -> str:
@@ -32,19 +34,32 @@ def machine_key() -> str:
     return f"{cpu} | torch {torch.__version__} | {torch.get_num_threads()} threads"
 
 
-def seconds_per_step(model: LanguageModel, batch_size: int, dtype: torch.dtype) -> float:
-    """Forward and backward passes of a copy of the model on random tokens (after one warm-up pass)."""
+def step_timer(model: LanguageModel, batch_size: int, dtype: torch.dtype) -> Callable[[], float]:
+    """A function that runs one forward and backward pass of a copy of the model on random tokens, and times it."""
     probe = copy.deepcopy(model).train()
-    config = probe.config
-    x = torch.randint(0, config.vocab_size, (batch_size, config.context_length))
-    start = 0.0
-    for step in range(PROBE_STEPS + 1):
-        if step == 1:
-            start = time.perf_counter()
+    x = torch.randint(0, probe.config.vocab_size, (batch_size, probe.config.context_length))
+
+    def step() -> float:
+        start = time.perf_counter()
         with autocast(torch.device("cpu"), dtype):
             loss = probe(x, x)[1]
         loss.backward()
-    return (time.perf_counter() - start) / PROBE_STEPS
+        return time.perf_counter() - start
+
+    return step
+
+
+def measure(model: LanguageModel, batch_size: int) -> dict[str, float]:
+    """The best step time of each dtype over a few rounds, alternating, after two warm-up steps each (the first
+    steps of a process pay one-time costs: kernel selection, allocations)."""
+    timers = {name: step_timer(model, batch_size, getattr(torch, name)) for name in ("float32", "bfloat16")}
+    for timer in timers.values():
+        timer(), timer()
+    best = dict.fromkeys(timers, math.inf)
+    for _ in range(PROBE_ROUNDS):
+        for name, timer in timers.items():
+            best[name] = min(best[name], timer())
+    return best
 
 
 def fastest_cpu_dtype(model: LanguageModel, batch_size: int, cache_file: Path) -> tuple[torch.dtype, str, float]:
@@ -60,7 +75,7 @@ def fastest_cpu_dtype(model: LanguageModel, batch_size: int, cache_file: Path) -
         return getattr(torch, cached[key]["dtype"]), f"measured earlier: {cached[key]['ms']}", 0.0
     start = time.perf_counter()
     with torch.random.fork_rng():  # the probe must not change the run's random numbers
-        times = {name: seconds_per_step(model, batch_size, getattr(torch, name)) for name in ("float32", "bfloat16")}
+        times = measure(model, batch_size)
     fastest = min(times, key=times.get)
     ms = ", ".join(f"{name} {seconds * 1000:.0f} ms/step" for name, seconds in times.items())
     cached[key] = {"dtype": fastest, "ms": ms}

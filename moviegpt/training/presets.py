@@ -55,7 +55,7 @@ PRESETS: dict[str, dict] = {
     # Minutes on 2 CPU cores (3.2M parameters); pair it with --max_minutes. Tuned for the lowest validation loss at
     # 3 and 9 CPU minutes, with a context that keeps a movie's title in view while its plot is written.
     "fast": {
-        "batch_size": 12,
+        "batch_size": 4,
         "context_length": 256,
         "n_embd": 256,
         "n_head": 4,

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import time
 from datetime import datetime
 from pathlib import Path
 
-from moviegpt.checkpoint import Checkpoint, save_checkpoint
+import torch
+
+from moviegpt.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from moviegpt.errors import UserError
 from moviegpt.files import atomic_alias, remove_stale_temporaries
+
+RESUMABLE = 2  # the newest checkpoints that keep the optimizer state: the newest, and a fallback should it be damaged
 
 
 class RunCheckpoints:
     """Writes epoch_NNN.pt (also as last.pt, and as best.pt when its validation loss is the lowest so far),
-    keeps the newest `keep` epoch files (0 keeps all) and says when a periodic mid-epoch save is due."""
+    keeps the newest `keep` epoch files (0 keeps all) and says when a periodic mid-epoch save is due.
+
+    Only the newest two epoch files keep what exact resume needs (the optimizer state is two thirds of a
+    checkpoint); older ones and best.pt are rewritten with the weights alone, which is what generation and
+    --init_from need."""
 
     def __init__(
         self, out_dir: Path, keep: int = 3, every_minutes: float | None = None, every_steps: int | None = None
@@ -44,13 +54,33 @@ class RunCheckpoints:
         if improved:
             atomic_alias(path, self.out_dir / "best.pt")
         self.prune()
+        self.slim_older()
         self.last_save_time = time.perf_counter()
         return path
+
+    def slim_older(self) -> None:
+        """Weights only in every epoch file but the newest two, and in best.pt unless it is one of those."""
+        epochs = sorted(self.out_dir.glob("epoch_*.pt"))
+        best = self.out_dir / "best.pt"
+        for old in epochs[:-RESUMABLE]:
+            was_best = best.exists() and os.path.samefile(best, old)
+            if slim(old) and was_best:
+                atomic_alias(old, best)  # the same inode again: no second copy of the weights
+        if best.exists() and not any(os.path.samefile(best, f) for f in epochs[-RESUMABLE:]):
+            slim(best)
 
     def prune(self) -> None:
         if self.keep > 0:
             for old in sorted(self.out_dir.glob("epoch_*.pt"))[: -self.keep]:
                 old.unlink(missing_ok=True)
+
+
+def slim(path: Path) -> bool:
+    """Rewrite a checkpoint without its trainer state (atomically); whether it had any."""
+    if "trainer" not in torch.load(path, map_location="cpu", weights_only=True, mmap=True):
+        return False
+    save_checkpoint(path, dataclasses.replace(load_checkpoint(path), trainer=None))
+    return True
 
 
 def prepare_run_folder(out_dir: str | None) -> Path:

@@ -5,7 +5,7 @@ import time
 import pytest
 import torch
 
-from moviegpt.checkpoint import load_checkpoint
+from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint
 from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
 from moviegpt.model.gpt import GPT, GPTConfig
@@ -372,3 +372,18 @@ def test_evaluations_take_a_bounded_share_of_a_timed_run(tmp_path, monkeypatch):
     trainer.train()
     assert trainer.step > 2 * len(spent)  # without the bound: an evaluation after every step
     assert sum(spent[:-1]) <= 0.35 * trainer.elapsed()  # the final evaluation always runs
+
+
+def test_only_the_two_newest_checkpoints_keep_the_optimizer_state(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=4, keep_checkpoints=0)
+    trainer.train()
+    files = {p.name: torch.load(p, weights_only=True) for p in sorted(tmp_path.glob("*.pt"))}
+    resumable = sorted(name for name, payload in files.items() if "trainer" in payload)
+    assert [n for n in resumable if n.startswith("epoch_")] == ["epoch_003.pt", "epoch_004.pt"]
+    assert "trainer" not in files["epoch_001.pt"] and "trainer" not in files["epoch_002.pt"]
+    best = tmp_path / "best.pt"
+    assert ("trainer" in files["best.pt"]) == any(best.samefile(tmp_path / n) for n in resumable)
+    size = {n: (tmp_path / n).stat().st_size for n in files}
+    assert size["epoch_002.pt"] < 0.5 * size["epoch_004.pt"]  # the AdamW moments are twice the weights
+    slim, _ = model_from_checkpoint(load_checkpoint(tmp_path / "epoch_002.pt"))  # still generates
+    assert slim.config == trainer.model.config
