@@ -26,10 +26,10 @@ MODERN_RECIPE = {
     "norm": "rmsnorm",
     "qk_norm": True,
     "activation": "relu2",
-    "zero_init": True,
-    "tie_weights": False,
-    "logit_softcap": 30.0,
-    "bigram_logits": True,
+    "zero_init": False,  # zero-init with an untied head: 1.428 vs 1.411 tied (3 minutes on movies.txt)
+    "tie_weights": True,
+    "logit_softcap": 0.0,  # soft-cap 30 + bigram logits: 1.4284 vs 1.4281 without (no gain: left out)
+    "bigram_logits": False,
     "optimizer": "muon",
     "muon_lr": 0.02,
     "schedule": "wsd",
@@ -55,7 +55,7 @@ PRESETS: dict[str, dict] = {
     # Minutes on 2 CPU cores (3.2M parameters); pair it with --max_minutes. Tuned for the lowest validation loss at
     # 3 and 9 CPU minutes, with a context that keeps a movie's title in view while its plot is written.
     "fast": {
-        "batch_size": 4,
+        "batch_size": 8,
         "context_length": 256,
         "n_embd": 256,
         "n_head": 4,
