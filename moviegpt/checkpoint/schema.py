@@ -15,6 +15,8 @@ from moviegpt.errors import UserError
 FORMAT = "moviegpt-checkpoint"
 VERSION = 2
 # Version 1 kept the trainer's state at the top level under these keys.
+# What a weights-only checkpoint of a run keeps of its trainer: where it was and how good it was.
+SUMMARY_KEYS = ("epoch", "epoch_completed", "step", "tokens_seen", "metrics", "best_val_loss")
 V1_TRAINER_KEYS = (
     "optimizer",
     "scaler",
@@ -39,12 +41,13 @@ class Checkpoint:
     model: dict[str, Any]  # the weights (state dict)
     record_format: dict[str, str] | None = None  # RecordFormat of movie-format training text, else None
     train_args: dict[str, Any] | None = None  # the run's settings by flag name (resume, --compare, --init_from)
-    trainer: dict[str, Any] | None = None  # Trainer.state_dict(): optimizer, step, RNGs... (exact resume)
+    trainer: dict[str, Any] | None = None  # Trainer.state_dict() (exact resume), or only SUMMARY_KEYS of it
     converted_from: dict[str, str] | None = None  # set on checkpoints converted from the original MovieGPT
 
     @property
     def resumable(self) -> bool:
-        return self.trainer is not None
+        """Whether it holds the optimizer state (older checkpoints of a run keep only a summary of the trainer)."""
+        return self.trainer is not None and "optimizer" in self.trainer
 
     def to_payload(self) -> dict[str, Any]:
         """The dict torch.save writes (tensors and plain data only, so weights_only loading works)."""

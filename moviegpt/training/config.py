@@ -1,9 +1,10 @@
-"""TrainConfig: the settings of the training loop, checked once when it is built."""
+"""TrainConfig: the settings of the training loop, checked once when it is built; TrainResult: what it ends with."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from moviegpt.errors import check
 
@@ -59,3 +60,11 @@ class TrainConfig:
             value = getattr(self, name)
             check(math.isfinite(value) and 0 < value <= 1, name, f"must be in (0, 1], got {value}")
         check(self.keep_checkpoints >= 0, "keep_checkpoints", f"must be >= 0, got {self.keep_checkpoints}")
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Path
+    step: int
+    train_loss: float
+    val_loss: float

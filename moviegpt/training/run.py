@@ -22,7 +22,7 @@ from moviegpt.runtime import (
     resolve_dtype,
     seed_everything,
 )
-from moviegpt.training.config import TrainConfig
+from moviegpt.training.config import TrainConfig, TrainResult
 from moviegpt.training.distributed import (
     SINGLE,
     DistContext,
@@ -32,7 +32,7 @@ from moviegpt.training.distributed import (
 from moviegpt.training.dtype_probe import fastest_cpu_dtype
 from moviegpt.training.run_folder import RunCheckpoints, prepare_run_folder
 from moviegpt.training.tracking import NullLogger, RunLogger, resolve_wandb_mode
-from moviegpt.training.trainer import Trainer, TrainResult
+from moviegpt.training.trainer import Trainer
 
 
 @dataclass

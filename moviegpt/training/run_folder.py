@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from moviegpt.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from moviegpt.checkpoint.schema import SUMMARY_KEYS
 from moviegpt.errors import UserError
 from moviegpt.files import atomic_alias, remove_stale_temporaries
 
@@ -76,10 +77,12 @@ class RunCheckpoints:
 
 
 def slim(path: Path) -> bool:
-    """Rewrite a checkpoint without its trainer state (atomically); whether it had any."""
-    if "trainer" not in torch.load(path, map_location="cpu", weights_only=True, mmap=True):
+    """Rewrite a checkpoint with the weights and only a summary of the trainer (atomically); whether it changed."""
+    if "optimizer" not in torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("trainer", {}):
         return False
-    save_checkpoint(path, dataclasses.replace(load_checkpoint(path), trainer=None))
+    checkpoint = load_checkpoint(path)
+    summary = {k: v for k, v in checkpoint.trainer.items() if k in SUMMARY_KEYS}
+    save_checkpoint(path, dataclasses.replace(checkpoint, trainer=summary))
     return True
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
 from moviegpt.model import LanguageModel
 from moviegpt.runtime import autocast, compile_with_fallback
-from moviegpt.training.config import TrainConfig
+from moviegpt.training.config import TrainConfig, TrainResult
 from moviegpt.training.distributed import (
     SINGLE,
     DistContext,
@@ -28,14 +28,6 @@ from moviegpt.training.distributed import (
 from moviegpt.training.optim import lr_factor, make_optimizer
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.tracking import RunLogger
-
-
-@dataclass
-class TrainResult:
-    checkpoint: Path
-    step: int
-    train_loss: float
-    val_loss: float
 
 
 class Trainer:
@@ -282,6 +274,12 @@ class Trainer:
                 self.save(epoch, False, None)
         return False
 
+    def epoch_end_losses(self, epoch: int, final: bool) -> dict[str, float] | None:
+        """This step's losses (evaluating unless just done); under --max_minutes only when due or at the end."""
+        if self.last_eval_step == self.step:
+            return self.last_losses
+        return self.run_evaluation(epoch) if final or self.evaluation_due() else None
+
     def train(self) -> TrainResult:
         self.model.to(self.device).train()
         self.since = (0.0, self.tokens_seen)
@@ -303,12 +301,13 @@ class Trainer:
             ) as bar:
                 stop = self.run_steps(epoch, self.steps_per_epoch - done_in_epoch, bar)
             done_in_epoch = 0
-            losses = self.last_losses if self.last_eval_step == self.step else self.run_evaluation(epoch)
+            losses = self.epoch_end_losses(epoch, final=stop or epoch == self.config.epochs)
             path = self.save(epoch, not stop or self.step % self.steps_per_epoch == 0, losses)
-            print(
-                f"epoch {epoch}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}, checkpoint {path}",
-                flush=True,
-            )
+            if losses:
+                print(
+                    f"epoch {epoch}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}, checkpoint {path}",
+                    flush=True,
+                )
             if stop:
                 break
         return TrainResult(path, self.step, losses["train"], losses["val"])

@@ -10,6 +10,7 @@ import torch
 
 from moviegpt.cli.arguments import build_parser, parse_args
 from moviegpt.cli.main import main
+from moviegpt.cli.settings import merge_resume_args
 from tests.helpers import ROOT, TINY_TEXT, run_gpt, start_gpt
 
 TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_new_tokens", "20"]
@@ -135,8 +136,10 @@ def test_errors_from_a_subprocess_have_no_traceback(tmp_path):
 
 
 def test_preset_fills_sizes_and_explicit_flags_win():
-    args = parse_args(["--preset", "fast", "--n_embd", "64", "--n_head", "2"])
-    assert (args.n_embd, args.n_head, args.n_layer, args.context_length, args.batch_size) == (64, 2, 4, 64, 12)
+    args = parse_args(["--preset", "fast", "--n_embd", "64", "--n_head", "2", "--no-qk_norm", "--schedule", "cosine"])
+    assert (args.n_embd, args.n_head, args.n_layer, args.context_length, args.batch_size) == (64, 2, 4, 256, 8)
+    assert (args.position, args.optimizer, args.qk_norm, args.schedule) == ("rope", "muon", False, "cosine")
+    assert (parse_args([]).position, parse_args([]).optimizer) == ("learned", "adamw")  # original: the old recipe
     original = parse_args([])
     assert (
         original.batch_size,
@@ -349,3 +352,16 @@ def test_signal_stops_after_a_step_with_a_checkpoint_and_the_resume_command(tmp_
     state = torch.load(checkpoint, weights_only=True)
     events = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert state["trainer"]["step"] == events[-1]["step"] >= 3  # the last step taken is in the checkpoint
+
+
+def test_a_run_from_before_the_recipe_options_resumes_with_the_old_recipe():
+    args = parse_args(["--resume", "run", "--preset", "fast"])
+    saved = {"model": "gpt", "training_data": ["movies.txt"], "n_embd": 256, "context_length": 64, "batch_size": 12}
+    merged = merge_resume_args(args, saved)
+    assert (merged.optimizer, merged.position, merged.schedule, merged.tie_weights) == (
+        "adamw",
+        "learned",
+        "cosine",
+        True,
+    )
+    assert (merged.context_length, merged.batch_size) == (64, 12)

@@ -33,8 +33,9 @@ def test_the_probe_really_times_both_and_keeps_the_random_state(tmp_path):
     times = dtype_probe.measure(model(), 2)
     assert set(times) == {"float32", "bfloat16"} and all(0 < t < 5 for t in times.values())
     if dtype_probe.bf16_supported(torch.device("cpu")):
+        probed = model()
         before = torch.get_rng_state()
-        dtype_probe.fastest_cpu_dtype(model(), 2, tmp_path / "d.json")
+        dtype_probe.fastest_cpu_dtype(probed, 2, tmp_path / "d.json")
         assert torch.equal(torch.get_rng_state(), before)
 
 
