@@ -52,7 +52,7 @@ def train(data: Path, kind: str, minutes: float, out_dir: Path, extra: list[str]
             "--prompt",
             "",
             "--max_new_tokens",
-            "0",
+            "1",  # training only: the one character generated afterwards is not used
             "--disable-typewriter",
             *extra,
         ]
