@@ -40,6 +40,7 @@ positive_float = _number(float, 0.0, inclusive=False)
 non_negative_float = _number(float, 0.0)
 
 
+SCRIPTS = {"gpt": "gpt.py", "bigram": "simple_bigram.py"}  # the command of each kind of model
 GPT_ONLY_FLAGS = (
     "--preset",
     "--n_embd",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from moviegpt.checkpoint import Checkpoint
+from moviegpt.cli.arguments import SCRIPTS
 from moviegpt.cli.paths import resolve_cache_dir, resolve_training_data
 from moviegpt.data.corpus import DataConfig
 from moviegpt.data.sources import resolve_sources
@@ -147,8 +148,8 @@ def merge_resume_args(args: argparse.Namespace, saved: dict) -> argparse.Namespa
         if name not in args.explicit:
             merged[name] = saved.get(name, merged[name])
     if saved.get("model", "gpt") != args.model:
-        script = "gpt.py" if saved.get("model", "gpt") == "gpt" else "simple_bigram.py"
-        raise UserError(f"the run being resumed trained a {saved.get('model', 'gpt')} model; resume it with {script}")
+        kind = saved.get("model", "gpt")
+        raise UserError(f"the run being resumed trained a {kind} model; resume it with {SCRIPTS[kind]}")
     if "training_data" in args.explicit:
         check_same_data(args, saved["training_data"])
     merged["training_data"] = saved["training_data"]
@@ -164,10 +165,7 @@ def merge_init_args(args: argparse.Namespace, init: Checkpoint) -> argparse.Name
         raise UserError("--init_from starts a new run from a checkpoint and --resume goes on with one: choose one")
     kind = init.model_config.get("kind", "gpt")
     if kind != args.model:
-        raise UserError(
-            f"--init_from {args.init_from} holds a {kind} model; fine-tune it with "
-            f"{'gpt.py' if kind == 'gpt' else 'simple_bigram.py'}"
-        )
+        raise UserError(f"--init_from {args.init_from} holds a {kind} model; fine-tune it with {SCRIPTS[kind]}")
     merged = vars(args).copy()
     for name in INIT_FIXED if kind == "gpt" else ("context_length",):
         value = init.model_config.get(name, LEGACY_RECIPE.get(name))

@@ -8,6 +8,7 @@ import os
 import sys
 
 from moviegpt.checkpoint import load_checkpoint, newest_good_checkpoint
+from moviegpt.cli.arguments import SCRIPTS
 from moviegpt.cli.generate import generate_and_save
 from moviegpt.cli.loading import LoadedModel, local_checkpoint, on_device
 from moviegpt.cli.settings import generation_config, merge_init_args, merge_resume_args, run_config
@@ -54,8 +55,7 @@ def train(args: argparse.Namespace, context: DistContext, rank_device) -> tuple[
     try:
         run.train()
     except TrainingInterrupted as stop:
-        script = "gpt.py" if args.model == "gpt" else "simple_bigram.py"
-        print(f"interrupted; to go on: python {script} --resume {stop.out_dir}", flush=True)
+        print(f"interrupted; to go on: python {SCRIPTS[args.model]} --resume {stop.out_dir}", flush=True)
         raise KeyboardInterrupt from None
     return args, run
 

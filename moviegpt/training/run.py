@@ -15,7 +15,7 @@ import torch
 from moviegpt.checkpoint import Checkpoint, model_from_checkpoint
 from moviegpt.data.corpus import Corpus, DataConfig, load_corpus
 from moviegpt.errors import UserError
-from moviegpt.model import GPT, BigramConfig, BigramLanguageModel, GPTConfig, LanguageModel
+from moviegpt.model import MODEL_KINDS, BigramConfig, GPTConfig, LanguageModel
 from moviegpt.runtime import (
     configure_backends,
     resolve_device,
@@ -64,8 +64,7 @@ class ModelSettings:
         )
 
     def build(self, vocab_size: int) -> LanguageModel:
-        config = self.config(vocab_size)
-        return BigramLanguageModel(config) if isinstance(config, BigramConfig) else GPT(config)
+        return MODEL_KINDS[self.kind][1](self.config(vocab_size))
 
 
 @dataclass

@@ -34,6 +34,7 @@ class RunCheckpoints:
         self.every_minutes, self.every_steps = every_minutes, every_steps
         self.best_val_loss = math.inf
         self.last_save_time = time.perf_counter()
+        self.slim_inodes: set[int] = set()  # files known to hold weights only: not opened again
         remove_stale_temporaries(self.out_dir)  # left by a run killed while saving
 
     def due(self, step: int) -> bool:
@@ -65,10 +66,18 @@ class RunCheckpoints:
         best = self.out_dir / "best.pt"
         for old in epochs[:-RESUMABLE]:
             was_best = best.exists() and os.path.samefile(best, old)
-            if slim(old) and was_best:
+            if self.slim_once(old) and was_best:
                 atomic_alias(old, best)  # the same inode again: no second copy of the weights
         if best.exists() and not any(os.path.samefile(best, f) for f in epochs[-RESUMABLE:]):
-            slim(best)
+            self.slim_once(best)
+
+    def slim_once(self, path: Path) -> bool:
+        """slim(path), skipping a file this run already knows holds weights only."""
+        if path.stat().st_ino in self.slim_inodes:
+            return False
+        changed = slim(path)
+        self.slim_inodes.add(path.stat().st_ino)
+        return changed
 
     def prune(self) -> None:
         if self.keep > 0:
