@@ -1,10 +1,13 @@
 """Training speed: tokens/s and model FLOPs utilisation (MFU) against the matrix-product peak of this machine.
 
 The peak fp32 and bf16 matrix-product rates are measured first, in the same run. Each configuration then runs a
-few real training steps (Trainer.train_step: AdamW, clipping, autocast) on random tokens. Model FLOPs per token
-are 6N + 12*L*H*Q*T (N parameters without the position table, L layers, H heads of size Q, context T).
+few real training steps (Trainer.train_step: the size's optimizer, clipping, autocast) on random tokens; the fast
+preset runs with its recipe (RoPE, RMSNorm, QK-norm, ReLU², Muon), the other sizes with nanoGPT's (AdamW). Model
+FLOPs per token are 6N + 12*L*H*Q*T (N parameters without the position table, L layers, H heads of size Q,
+context T).
 
-    python bench/train_speed.py [--compile] [--steps 10]
+    python bench/train_speed.py [--compile] [--steps 10] [--only fast nanoGPT]
+The warm-up steps' time is printed too: with --compile it is about the compile time a run pays at start.
 """
 
 from __future__ import annotations
@@ -26,16 +29,20 @@ from moviegpt.model.gpt import GPT, GPTConfig  # noqa: E402
 from moviegpt.tokenizer.char import CharTokenizer  # noqa: E402
 from moviegpt.training.config import TrainConfig  # noqa: E402
 from moviegpt.training.dtype_probe import fastest_cpu_dtype  # noqa: E402
-from moviegpt.training.presets import PRESETS  # noqa: E402
+from moviegpt.training.presets import LEGACY_RECIPE, MODEL_OPTIONS, PRESETS  # noqa: E402
 from moviegpt.training.tracking import RunLogger  # noqa: E402
 from moviegpt.training.trainer import Trainer  # noqa: E402
 
 VOCAB = 65
-SIZES = {  # name: (n_layer, n_head, n_embd, context, batch)
-    "nanoGPT CPU example": (4, 4, 128, 64, 12),
-    "fast preset": tuple(PRESETS["fast"][k] for k in ("n_layer", "n_head", "n_embd", "context_length", "batch_size")),
-    "original size, batch 8": (8, 8, 768, 256, 8),
+SIZES = {  # name: (n_layer, n_head, n_embd, context, batch), recipe (model options and optimizer)
+    "nanoGPT CPU example": ((4, 4, 128, 64, 12), LEGACY_RECIPE),
+    "fast preset": (
+        tuple(PRESETS["fast"][k] for k in ("n_layer", "n_head", "n_embd", "context_length", "batch_size")),
+        PRESETS["fast"],
+    ),
+    "original size, batch 8": ((8, 8, 768, 256, 8), LEGACY_RECIPE),
 }
+OPTIMIZER_SETTINGS = ("optimizer", "muon_lr", "schedule", "cooldown_frac")
 
 
 def peak_matmul_flops(dtype: torch.dtype, repeats: int = 8) -> float:
@@ -53,19 +60,31 @@ def peak_matmul_flops(dtype: torch.dtype, repeats: int = 8) -> float:
 
 def flops_per_token(model: GPT) -> float:
     c = model.config
-    n = model.num_parameters() - model.position_embedding.weight.numel()
+    table = getattr(model, "position_embedding", None)  # none with rotary positions
+    n = model.num_parameters() - (table.weight.numel() if table is not None else 0)
     return 6 * n + 12 * c.n_layer * c.n_embd * c.context_length
 
 
 def tokens_per_second(
-    size: tuple, dtype: torch.dtype | None, compile: bool, steps: int
-) -> tuple[float, GPT, torch.dtype]:
+    size: tuple, recipe: dict, dtype: torch.dtype | None, compile: bool, steps: int
+) -> tuple[float, GPT, torch.dtype, float]:
+    """Tokens/s of the real training step, the model, the dtype used and the seconds of the warm-up steps
+    (which include compiling)."""
     layers, heads, embd, context, batch = size
+    options = {k: recipe[k] for k in MODEL_OPTIONS}
     tokenizer = CharTokenizer(chr(32 + i) for i in range(VOCAB))
     tokens = np.random.default_rng(0).integers(0, VOCAB, 2_000_000).astype(np.uint8)
     torch.manual_seed(0)
     model = GPT(
-        GPTConfig(vocab_size=VOCAB, context_length=context, n_embd=embd, n_head=heads, n_layer=layers, dropout=0.0)
+        GPTConfig(
+            vocab_size=VOCAB,
+            context_length=context,
+            n_embd=embd,
+            n_head=heads,
+            n_layer=layers,
+            dropout=0.0,
+            **options,
+        )
     )
     with tempfile.TemporaryDirectory() as tmp:
         if dtype is None:  # default flags: --dtype auto measures which is faster here (fresh cache: it probes)
@@ -73,36 +92,41 @@ def tokens_per_second(
         trainer = Trainer(
             model,
             TextDataset.from_tokens(tokens, tokenizer),
-            TrainConfig(batch_size=batch, compile=compile),
+            TrainConfig(batch_size=batch, compile=compile, **{k: recipe[k] for k in OPTIMIZER_SETTINGS}),
             torch.device("cpu"),
             dtype,
             RunLogger(Path(tmp), "disabled", "bench", {}),
         )
+        start = time.perf_counter()
         for _ in range(3 if not compile else 4):  # warm-up (and compilation)
             trainer.train_step().item()
+        warmup = time.perf_counter() - start
         start = time.perf_counter()
         for _ in range(steps):
             loss = trainer.train_step()
         loss.item()
-        return steps * batch * context / (time.perf_counter() - start), model, dtype
+        return steps * batch * context / (time.perf_counter() - start), model, dtype, warmup
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to start)")
+    parser.add_argument("--only", nargs="*", help="only the sizes whose names contain one of these words")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     variants = [(torch.float32, False), (torch.bfloat16, False), (None, False)]  # None: default flags
     variants += [(torch.float32, True), (torch.bfloat16, True)] if args.compile else []
     rows = []
-    for name, size in SIZES.items():
+    for name, (size, recipe) in SIZES.items():
+        if args.only and not any(word in name for word in args.only):
+            continue
         steps = max(2, args.steps // 4) if size[2] >= 768 else args.steps
         for dtype, compile in variants:
-            rate, model, used = tokens_per_second(size, dtype, compile, steps)
+            rate, model, used, warmup = tokens_per_second(size, recipe, dtype, compile, steps)
             mode = ("compile" if compile else "eager") + (" (default flags: --dtype auto)" if dtype is None else "")
             rows.append((name, model, used, mode, rate))
-            print(f"measured {name} {used} {mode}: {rate:,.0f} tokens/s", flush=True)
+            print(f"measured {name} {used} {mode}: {rate:,.0f} tokens/s, warm-up steps {warmup:.1f} s", flush=True)
     # The peak is measured after the models (the CPU is warm then, as during training) and is the best of two
     # rounds, so that a slow moment does not make utilisation look better than it is.
     peak = {dtype: max(peak_matmul_flops(dtype), peak_matmul_flops(dtype)) for dtype in (torch.float32, torch.bfloat16)}

@@ -99,6 +99,13 @@ def configure_backends(device: torch.device) -> None:
         torch.set_num_threads(physical_cores())
 
 
+def resolve_compile(choice: bool | None, device: torch.device) -> bool:
+    """Whether to torch.compile a training model. None (the default): on CUDA, where it is the standard speed-up;
+    off on a CPU, where it measured no faster here at our sizes and costs ~15-20 s of the budget to compile
+    (bench/train_speed.py --compile; README: Training speed)."""
+    return device.type == "cuda" if choice is None else choice
+
+
 class compile_with_fallback:  # noqa: N801 (used like a function)
     """torch.compile(model), falling back to the eager model with a warning if compiling fails.
 

@@ -4,6 +4,7 @@ import torch
 from moviegpt.errors import UserError
 from moviegpt.runtime import (
     bf16_supported,
+    resolve_compile,
     resolve_device,
     resolve_dtype,
     resolve_inference_dtype,
@@ -40,3 +41,11 @@ def test_training_dtype_auto_uses_bf16_where_the_cpu_supports_it():
 def test_generation_dtype_auto_is_float32_on_cpu():
     assert resolve_inference_dtype("auto", CPU) == torch.float32
     assert resolve_inference_dtype("bfloat16", CPU) == torch.bfloat16
+
+
+def test_compile_by_default_on_cuda_only():
+    """On a CPU torch.compile measured no faster at our sizes (bench/train_speed.py --compile), so it stays off."""
+    assert resolve_compile(None, torch.device("cuda")) is True
+    assert resolve_compile(None, CPU) is False
+    assert resolve_compile(True, CPU) is True
+    assert resolve_compile(False, torch.device("cuda")) is False

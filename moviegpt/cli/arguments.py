@@ -147,7 +147,13 @@ def build_parser(model: str = "gpt") -> argparse.ArgumentParser:
         default=10.0,
         help="under torchrun: how long a rank waits for the others before the job fails instead of hanging (10)",
     )
-    a("--compile", action="store_true", help="torch.compile the model (falls back to eager with a warning)")
+    a(
+        "--compile",
+        action=ON_OFF,
+        default=None,
+        help="torch.compile the model (default: on CUDA, off on a CPU where it measured no faster; falls back to "
+        "eager with a warning)",
+    )
     a("--logging_steps", type=positive_int, default=50, help="steps between train-loss logs (50)")
     a(
         "--keep_checkpoints",

@@ -28,7 +28,7 @@ class TrainConfig:
     checkpoint_every_minutes: float | None = None  # also save mid-epoch this often
     checkpoint_every_steps: int | None = None  # also save mid-epoch every this many steps
     grad_accum: int = 1  # micro-batches of batch_size per optimizer step
-    compile: bool = False  # torch.compile the model (falls back to eager with a warning)
+    compile: bool | None = None  # torch.compile the model; None: on CUDA only (falls back to eager with a warning)
     optimizer: str = "adamw"  # "adamw", or "muon" (Muon on hidden matrices, AdamW on the rest)
     muon_lr: float = 0.02  # Muon's peak learning rate (its updates are orthogonalised: a different scale)
     schedule: str = "cosine"  # "cosine" decay, or "wsd" (warmup, stable, then a linear cooldown)

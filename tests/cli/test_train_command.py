@@ -162,6 +162,7 @@ def test_preset_fills_sizes_and_explicit_flags_win():
         original.checkpoint,
     ) == (500, 7331, 1.0, None, 50, "auto", None)
     assert original.typewriter is True and parse_args(["--disable-typewriter"]).typewriter is False
+    assert [parse_args(flags).compile for flags in ([], ["--compile"], ["--no-compile"])] == [None, True, False]
 
 
 def test_help_explains_every_flag():
