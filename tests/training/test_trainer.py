@@ -374,6 +374,28 @@ def test_evaluations_take_a_bounded_share_of_a_timed_run(tmp_path, monkeypatch):
     assert sum(spent[:-1]) <= 0.35 * trainer.elapsed()  # the final evaluation always runs
 
 
+@pytest.mark.slow
+def test_compile_time_counts_inside_the_time_budget(tmp_path, monkeypatch):
+    """torch.compile compiles at the first call; that time is part of --max_minutes, as the user's clock sees it."""
+
+    def slow_compile(model):
+        calls = []
+
+        def compiled(*args, **kwargs):
+            if not calls:
+                time.sleep(3.0)  # compiling
+            calls.append(1)
+            return model(*args, **kwargs)
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", slow_compile)
+    trainer = make_trainer(tmp_path, epochs=1000, max_minutes=0.05, compile=True)  # a budget of 3 s
+    start = time.perf_counter()
+    trainer.train()
+    assert time.perf_counter() - start < 5.0  # not 3 s of compiling + 3 s of training
+
+
 def test_only_the_two_newest_checkpoints_keep_the_optimizer_state(tmp_path):
     trainer = make_trainer(tmp_path, epochs=4, keep_checkpoints=0)
     trainer.train()
