@@ -17,6 +17,9 @@ TINY_TEXT = (
     "END_OF_MOVIE\n"
 ) * 6
 
+# The flags of a subprocess run that trains with wandb off and generates next to nothing afterwards.
+QUIET = ("--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3")
+
 
 def gpt_env() -> dict[str, str]:
     """The environment of a gpt.py subprocess: no wandb settings of the caller, the project importable."""

@@ -3,9 +3,9 @@
 import torch
 
 from moviegpt.checkpoint import load_checkpoint
-from tests.helpers import TINY_TEXT, run_gpt
+from tests.helpers import QUIET, TINY_TEXT, run_gpt
 
-TINY = ["--preset", "tiny", "--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3"]
+TINY = ["--preset", "tiny", *QUIET]
 
 
 def test_fine_tuning_starts_a_new_run_from_the_checkpoint(tmp_path, tiny_checkpoint):

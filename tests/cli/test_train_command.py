@@ -11,7 +11,7 @@ import torch
 from moviegpt.cli.arguments import build_parser, parse_args
 from moviegpt.cli.main import main
 from moviegpt.cli.settings import merge_resume_args
-from tests.helpers import ROOT, TINY_TEXT, run_gpt, start_gpt
+from tests.helpers import QUIET, ROOT, TINY_TEXT, run_gpt, start_gpt
 
 TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_new_tokens", "20"]
 
@@ -261,12 +261,7 @@ def test_resume_a_run_folder_and_extend_it(tmp_path, tiny_text_file):
         str(tiny_text_file),
         "--preset",
         "tiny",
-        "--wandb",
-        "disabled",
-        "--prompt",
-        "",
-        "--max_new_tokens",
-        "3",
+        *QUIET,
     ]
     assert run_gpt(*base, "--out_dir", "run", "--max_iters", "3", cwd=tmp_path).returncode == 0
     result = run_gpt(
@@ -274,12 +269,7 @@ def test_resume_a_run_folder_and_extend_it(tmp_path, tiny_text_file):
         "run",
         "--max_iters",
         "6",
-        "--wandb",
-        "disabled",
-        "--prompt",
-        "",
-        "--max_new_tokens",
-        "3",
+        *QUIET,
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -297,12 +287,7 @@ def test_resume_refuses_a_conflicting_size_and_skips_a_damaged_checkpoint(
         str(tiny_text_file),
         "--preset",
         "tiny",
-        "--wandb",
-        "disabled",
-        "--prompt",
-        "",
-        "--max_new_tokens",
-        "3",
+        *QUIET,
         "--out_dir",
         "run",
         "--keep_checkpoints",
@@ -312,9 +297,7 @@ def test_resume_refuses_a_conflicting_size_and_skips_a_damaged_checkpoint(
     err = one_line_error(capsys, ["--resume", "run", "--n_embd", "64"], tmp_path, monkeypatch)
     assert "--n_embd 64 conflicts with the run being resumed (32)" in err
     (tmp_path / "run" / "epoch_002.pt").write_bytes(b"half a checkpoint")
-    result = run_gpt(
-        "--resume", "run", "--epochs", "3", "--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3", cwd=tmp_path
-    )
+    result = run_gpt("--resume", "run", "--epochs", "3", *QUIET, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "skipping a damaged checkpoint" in result.stdout and "resuming from run/epoch_001.pt" in result.stdout
 

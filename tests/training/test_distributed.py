@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from moviegpt.training.distributed import gradient_sync
-from tests.helpers import TINY_TEXT, run_gpt, torchrun
+from tests.helpers import QUIET, TINY_TEXT, run_gpt, torchrun
 
 pytestmark = pytest.mark.slow  # subprocesses and whole runs: seconds each
 
@@ -22,12 +22,7 @@ COMMON = [
     "6",
     "--dtype",
     "float32",
-    "--wandb",
-    "disabled",
-    "--prompt",
-    "",
-    "--max_new_tokens",
-    "3",
+    *QUIET,
 ]
 
 
@@ -107,12 +102,7 @@ def test_checkpoints_move_between_torchrun_and_one_process(runs):
         "single",
         "--max_iters",
         "14",
-        "--wandb",
-        "disabled",
-        "--prompt",
-        "",
-        "--max_new_tokens",
-        "3",
+        *QUIET,
         "--outputs_dir",
         "resumed_outputs",
         cwd=work,

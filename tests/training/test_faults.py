@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from moviegpt.cli.main import main
-from tests.helpers import TINY_TEXT, run_gpt, start_gpt
+from tests.helpers import QUIET, TINY_TEXT, run_gpt, start_gpt
 
 pytestmark = pytest.mark.slow  # subprocesses and whole runs: seconds each
 
@@ -29,12 +29,7 @@ RUN = [
     "1",
     "--dtype",
     "float32",
-    "--wandb",
-    "disabled",
-    "--prompt",
-    "",
-    "--max_new_tokens",
-    "3",
+    *QUIET,
 ]
 
 
@@ -54,7 +49,7 @@ def uninterrupted(tmp_path_factory, corpus) -> dict:
     return torch.load(work / "run" / "last.pt", weights_only=True)
 
 
-RESUME = ["--resume", "run", "--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3"]
+RESUME = ["--resume", "run", *QUIET]
 # One run interrupted five times, each time at a random moment after a new checkpoint, and resumed: kill -9 and
 # Ctrl-C, in fresh and in resumed processes. One run's work instead of five (this test used to start ten processes).
 SIGNALS = (signal.SIGKILL, signal.SIGINT, signal.SIGKILL, signal.SIGINT, signal.SIGKILL)
