@@ -42,7 +42,7 @@ SIZES = {  # name: (n_layer, n_head, n_embd, context, batch), recipe (model opti
     ),
     "original size, batch 8": ((8, 8, 768, 256, 8), LEGACY_RECIPE),
 }
-OPTIMIZER_SETTINGS = ("optimizer", "muon_lr", "schedule", "cooldown_frac")
+OPTIMIZER_SETTINGS = tuple(k for k in LEGACY_RECIPE if k not in MODEL_OPTIONS)  # the TrainConfig part
 
 
 def peak_matmul_flops(dtype: torch.dtype, repeats: int = 8) -> float:
