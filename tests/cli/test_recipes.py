@@ -25,6 +25,27 @@ def ok(result: subprocess.CompletedProcess) -> str:
     return result.stdout
 
 
+def train_tiny(data: str, cwd, *extra: str, steps: int = 5, out_dir: str = "run") -> None:
+    """A few steps of the tiny preset on a recipe's data, generating next to nothing: it must succeed."""
+    ok(
+        run_gpt(
+            "--training_data",
+            data,
+            *TINY,
+            *extra,
+            "--max_iters",
+            str(steps),
+            "--out_dir",
+            out_dir,
+            "--prompt",
+            "",
+            "--max_new_tokens",
+            "5",
+            cwd=cwd,
+        )
+    )
+
+
 def test_recipe_1_letterboxd_movies_to_titles_repl_and_posters(tmp_path):
     ok(
         extractor(
@@ -36,22 +57,7 @@ def test_recipe_1_letterboxd_movies_to_titles_repl_and_posters(tmp_path):
             cwd=tmp_path,
         )
     )
-    ok(
-        run_gpt(
-            "--training_data",
-            "movies.txt",
-            *TINY,
-            "--max_iters",
-            "5",
-            "--out_dir",
-            "run",
-            "--prompt",
-            "",
-            "--max_new_tokens",
-            "5",
-            cwd=tmp_path,
-        )
-    )
+    train_tiny("movies.txt", tmp_path)
     out = ok(
         run_gpt(
             "--checkpoint",
@@ -102,22 +108,7 @@ def test_recipe_2_reviews_by_sentiment(tmp_path):
     records = (tmp_path / "reviews.txt").read_text(encoding="utf-8").split("\n<END>\n")
     assert records[0] == "好看：期待期待，上映一定要去看。" and records[-1] == ""
     assert {r.split("：")[0] for r in records[:-1]} == {"好看", "难看"}
-    ok(
-        run_gpt(
-            "--training_data",
-            "reviews.txt",
-            *TINY,
-            "--max_iters",
-            "5",
-            "--out_dir",
-            "run",
-            "--prompt",
-            "",
-            "--max_new_tokens",
-            "5",
-            cwd=tmp_path,
-        )
-    )
+    train_tiny("reviews.txt", tmp_path)
     ok(
         run_gpt(
             "--checkpoint",
@@ -142,22 +133,7 @@ def test_recipe_2_reviews_by_sentiment(tmp_path):
 
 
 def test_recipe_3_a_play_in_the_repl(tmp_path):
-    ok(
-        run_gpt(
-            "--training_data",
-            str(SHARED_DATA / "tinyshakespeare.txt"),
-            *TINY,
-            "--max_iters",
-            "5",
-            "--out_dir",
-            "run",
-            "--prompt",
-            "",
-            "--max_new_tokens",
-            "5",
-            cwd=tmp_path,
-        )
-    )
+    train_tiny(str(SHARED_DATA / "tinyshakespeare.txt"), tmp_path)
     out = ok(
         run_gpt(
             "--checkpoint",
@@ -176,24 +152,7 @@ def test_recipe_3_a_play_in_the_repl(tmp_path):
 
 def test_recipe_4_words_greedy_beam_and_sampling(tmp_path):
     plots = SHARED_DATA / "movielens_imdb_plots_descriptions.txt"
-    ok(
-        run_gpt(
-            "--training_data",
-            str(plots),
-            "--tokenizer",
-            "word",
-            *TINY,
-            "--max_iters",
-            "5",
-            "--out_dir",
-            "run",
-            "--prompt",
-            "",
-            "--max_new_tokens",
-            "5",
-            cwd=tmp_path,
-        )
-    )
+    train_tiny(str(plots), tmp_path, "--tokenizer", "word")
     prompt = "The description of the movie named 'The Last Heist' is:"
     texts = {}
     for mode in ("greedy", "beam", "sample"):
@@ -219,22 +178,7 @@ def test_recipe_4_words_greedy_beam_and_sampling(tmp_path):
 
 
 def test_recipe_5_bigram_versus_transformer_on_shakespeare(tmp_path):
-    ok(
-        run_gpt(
-            "--training_data",
-            str(SHARED_DATA / "tinyshakespeare.txt"),
-            *TINY,
-            "--max_iters",
-            "30",
-            "--out_dir",
-            "gpt",
-            "--prompt",
-            "",
-            "--max_new_tokens",
-            "5",
-            cwd=tmp_path,
-        )
-    )
+    train_tiny(str(SHARED_DATA / "tinyshakespeare.txt"), tmp_path, steps=30, out_dir="gpt")
     result = run_gpt(
         "--compare",
         "gpt/best.pt",
