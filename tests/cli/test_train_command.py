@@ -137,7 +137,7 @@ def test_errors_from_a_subprocess_have_no_traceback(tmp_path):
 
 def test_preset_fills_sizes_and_explicit_flags_win():
     args = parse_args(["--preset", "fast", "--n_embd", "64", "--n_head", "2", "--no-qk_norm", "--schedule", "cosine"])
-    assert (args.n_embd, args.n_head, args.n_layer, args.context_length, args.batch_size) == (64, 2, 4, 256, 8)
+    assert (args.n_embd, args.n_head, args.n_layer, args.context_length, args.batch_size) == (64, 2, 3, 256, 8)
     assert (args.position, args.optimizer, args.qk_norm, args.schedule) == ("rope", "muon", False, "cosine")
     assert (parse_args([]).position, parse_args([]).optimizer) == ("learned", "adamw")  # original: the old recipe
     original = parse_args([])
