@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 DEFAULT_TRAINING_DATA = "dataset/movie_descriptions.txt"
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "dataset" / "sample_movie_descriptions.txt"
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "dataset" / "simple_movies.txt"
 
 
 def resolve_training_data(specs: list[str] | None) -> list[str]:

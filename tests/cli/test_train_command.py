@@ -219,7 +219,7 @@ def test_shipped_sample_is_used_when_no_data_is_given(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "dataset/movie_descriptions.txt not found" in result.stdout
     state = torch.load(tmp_path / "run" / "epoch_001.pt", weights_only=True)
-    assert state["train_args"]["training_data"] == [str(ROOT / "dataset" / "sample_movie_descriptions.txt")]
+    assert state["train_args"]["training_data"] == [str(ROOT / "dataset" / "simple_movies.txt")]
 
 
 @pytest.mark.slow

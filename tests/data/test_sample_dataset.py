@@ -1,15 +1,40 @@
 import re
+import subprocess
 
-from tests.helpers import ROOT
+import pytest
 
-SAMPLE = ROOT / "dataset" / "sample_movie_descriptions.txt"
+from tests.helpers import ROOT, gpt_command
+
+HANDWRITTEN = ROOT / "dataset" / "sample_movie_descriptions.txt"
+SIMPLE = ROOT / "dataset" / "simple_movies.txt"
 RECORD = re.compile(r"The description of the movie named '(.+)' is:\n([^\n]+)\nEND_OF_MOVIE\n")
 
 
-def test_sample_is_in_the_training_format_with_at_least_200_movies():
-    text = SAMPLE.read_text(encoding="utf-8")
-    records = RECORD.findall(text)
-    assert len(records) >= 200
-    assert "".join(f"The description of the movie named '{t}' is:\n{d}\nEND_OF_MOVIE\n" for t, d in records) == text
-    titles = [t for t, _ in records]
+def records(path):
+    """The (title, plot) pairs of a shipped file."""
+    return RECORD.findall(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", [HANDWRITTEN, SIMPLE], ids=["handwritten", "simple"])
+def test_shipped_text_is_in_the_training_format_with_unique_titles(path):
+    pairs = records(path)
+    assert len(pairs) >= 200
+    text = "".join(f"The description of the movie named '{t}' is:\n{d}\nEND_OF_MOVIE\n" for t, d in pairs)
+    assert text == path.read_text(encoding="utf-8")
+    titles = [t for t, _ in pairs]
     assert len(set(titles)) == len(titles)
+
+
+def test_simple_movies_are_what_the_generator_writes(tmp_path):
+    out = tmp_path / "simple.txt"
+    subprocess.run(gpt_command("--output", str(out), script="dataset/make_simple_movies.py"), check=True)
+    assert out.read_bytes() == SIMPLE.read_bytes()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_simple_movies_plots_use_the_titles_words_and_one_name_and_gender():
+    for title, plot in records(SIMPLE):
+        words = set(re.findall(r"[a-z]+", plot.lower()))
+        assert set(title.lower().split()) - {"the", "a", "and", "in", "of", "last"} <= words, (title, plot)
+        assert len(set(re.findall(r"named (\w+)", plot))) <= 1, plot
+        assert not ({"he", "his", "him", "himself"} & words and {"she", "her", "herself"} & words), plot

@@ -1,0 +1,226 @@
+"""Write dataset/simple_movies.txt: movies from a small grammar written by us, simple enough for 3 CPU minutes.
+
+Like TinyStories, the text keeps to a small vocabulary and a few sentence shapes, so a character model small
+enough for a laptop can learn to spell and to end its record within minutes. It is a demonstration corpus: the
+model learns this grammar, not the world's movies. Run `python dataset/make_simple_movies.py` to regenerate the file
+(the same seed gives the same bytes; tests check the shipped file against it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "simple_movies.txt"
+
+
+def words(text: str) -> tuple[str, ...]:
+    """The words of a block of text."""
+    return tuple(text.split())
+
+
+def phrases(text: str) -> tuple[str, ...]:
+    """The phrases of a block of text, separated by semicolons."""
+    return tuple(" ".join(phrase.split()) for phrase in text.split(";"))
+
+
+ROLES = words(
+    """
+    baker sailor farmer painter teacher doctor pilot thief knight witch singer soldier fisher tailor miner hunter
+    dancer writer nurse driver guard cook clown detective gardener student prince princess robot ghost wizard
+    shepherd boxer mechanic librarian astronaut pirate spy judge drummer magician mayor inventor beekeeper
+    carpenter firefighter poet queen king orphan
+    """
+)
+ADJECTIVES = words(
+    """
+    young old shy brave lonely clever stubborn tired kind angry quiet proud poor rich lazy humble clumsy curious
+    gentle wild sad cheerful retired blind famous forgotten nervous foolish wise small
+    """
+)
+THINGS = words(
+    """
+    moon river mountain forest lighthouse garden island castle bridge desert ocean city village tower sea valley
+    cave lake north jungle palace harbor circus museum stars
+    """
+)
+PLACES = phrases(
+    """
+    a small village by the sea; a city that never sleeps; a quiet town in the mountains;
+    a farm at the edge of the forest; a kingdom under the snow; a busy harbor; a fishing town lost in the fog;
+    a school for young witches; an old house on a hill; a station on the moon; a town with no music;
+    a desert full of thieves; a forest where the trees can talk; a city under the ocean; a castle in the clouds;
+    a circus that travels by night; a village where it always rains; a great city of glass;
+    a tiny village with one tree; a hotel that nobody leaves
+    """
+)
+EVENTS = phrases(
+    """
+    a storm destroys {poss} home; {poss} little brother goes missing; a strange letter arrives at {poss} door;
+    the river floods the village; a dragon wakes up under the mountain; {poss} best friend is sent to prison;
+    the king falls ill; an old map falls out of a book; the last train leaves without {obj};
+    a stranger steals {poss} family's gold; the lights of the city go out; a talking cat asks {obj} for help;
+    {poss} father loses the farm; the school is going to close; a giant wave hits the harbor;
+    {poss} mother disappears in the night; a star falls into {poss} garden;
+    the queen orders every song to be burned; an army marches on the city; a fire burns down the old mill
+    """
+)
+GOALS = phrases(
+    """
+    find the missing children; save the village; bring the stolen gold home; win the great race;
+    climb the highest mountain; open a bakery; stop the war; find a way home; learn the truth about {poss} mother;
+    win back {poss} old love; protect the last dragon; catch the thief; rebuild the old bridge;
+    sing in the great hall; fix the broken clock; cross the desert; open the locked door; keep a dangerous secret;
+    escape from the castle; find the hidden treasure; wake the sleeping king; bring back the music;
+    find {poss} real family; win the heart of the town; tell the world the truth
+    """
+)
+DEADLINES = phrases(
+    """
+    the winter comes; the sun goes down; the king dies; the river rises; the last train leaves; the festival begins;
+    the night is over; the storm reaches the coast; the war begins; it is too late; the moon is full; the snow melts
+    """
+)
+ALLIES = phrases(
+    """
+    a talking dog; an old fisher who knows the sea; a girl who can read the stars; a lost robot; a kind witch;
+    a clumsy knight; a singing ghost; a boy with a broken arm; a retired spy; a cook who never speaks;
+    a clever old goat; a band of street musicians; a friendly giant; a little bird; {poss} grumpy grandfather
+    """
+)
+ENEMIES = phrases(
+    """
+    a cruel king; a greedy mayor; a jealous sister; an army of thieves; a dark wizard; a powerful family;
+    an angry giant; a corrupt judge; the captain of the guard; a pack of wolves; a rich man with a secret;
+    an old enemy from {poss} past
+    """
+)
+LESSONS = phrases(
+    """
+    home is the people you love; nobody can win alone; the truth is worth the pain; every ending is a new beginning;
+    courage is not the same as being strong; a family can be found as well as born;
+    kindness is the bravest thing of all; the past cannot be changed; fear is only a door;
+    small things can change the world
+    """
+)
+GENDERED_ROLES = {"prince": "he", "king": "he", "princess": "she", "queen": "she"}
+NAMES = {
+    "he": ("Tom", "Leo", "Sam", "Max", "Ben", "Omar", "Hugo", "Felix", "Ivan", "Jack", "Luca", "Noah"),
+    "she": ("Anna", "Mia", "Rosa", "Lily", "Nora", "Emma", "Iris", "Lucy", "Maya", "Ruth", "Vera", "Zoe"),
+}
+PRONOUNS = {
+    "he": {"subj": "he", "obj": "him", "poss": "his", "self": "himself"},
+    "she": {"subj": "she", "obj": "her", "poss": "her", "self": "herself"},
+}
+
+
+def article(word: str) -> str:
+    """'a' or 'an' before the word."""
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def capital(text: str) -> str:
+    """The text with its first letter in upper case."""
+    return text[0].upper() + text[1:]
+
+
+def hero(rng: random.Random) -> dict[str, str]:
+    """A main character: role, adjective, name, pronouns, and the ways to name them."""
+    role, adjective = rng.choice(ROLES), rng.choice(ADJECTIVES)
+    gender = GENDERED_ROLES.get(role) or rng.choice(("he", "she"))
+    return {
+        **PRONOUNS[gender],
+        "role": role,
+        "adjective": adjective,
+        "name": rng.choice(NAMES[gender]),
+        "thing": rng.choice(THINGS),
+        "lesson": rng.choice(LESSONS),
+    }
+
+
+def title(h: dict[str, str], rng: random.Random) -> str:
+    """A title built from the hero: its role, adjective, name or place come back in the plot."""
+    shapes = (
+        "The {Thing} {Role}",
+        "The {Adjective} {Role}",
+        "The {Role} and the {Thing}",
+        "The Last {Role}",
+        "A {Role} in the {Thing}",
+        "{Name} the {Role}",
+        "The {Role} of the {Thing}",
+    )
+    caps = {key.capitalize(): value.title() for key, value in h.items()}
+    return rng.choice(shapes).format(**caps)
+
+
+def plot(h: dict[str, str], rng: random.Random) -> str:
+    """Two to four sentences about the hero; the first names the role, the second the place of the title."""
+    who = f"{article(h['adjective'])} {h['role']} named {h['name']}"
+    goal, event, place = rng.choice(GOALS).format(**h), rng.choice(EVENTS).format(**h), rng.choice(PLACES)
+    ally, enemy = rng.choice(ALLIES).format(**h), rng.choice(ENEMIES).format(**h)
+    subj, thing = h["subj"], h["thing"]
+    openings = (
+        f"When {event}, {who} must {goal} before {rng.choice(DEADLINES)}.",
+        f"In {place}, {who} dreams of the {thing}, and one day {subj} sets out to {goal}.",
+        f"{capital(who)} lives in {place}, until {event}.",
+        f"{h['name']} is {article(h['adjective'])} {h['role']} who has never left {place}.",
+        f"After {event}, {who} has one chance to {goal}.",
+        f"Nobody in {place} believes that {article(h['adjective'])} {h['role']} can {goal}, but {h['name']} will try.",
+    )
+    to_the_thing = (
+        f"With the help of {ally}, {subj} travels to the {thing}.",
+        f"{capital(subj)} is afraid of the {thing}, but {subj} has no choice.",
+        f"On the road to the {thing}, {subj} meets {ally}.",
+        f"Every night {subj} goes to the {thing} and waits.",
+    )
+    middles = (
+        f"But {enemy} will do anything to stop {h['obj']}.",
+        f"Now {subj} has only one night to {goal}.",
+        f"Soon {subj} finds out that {enemy} is behind it all.",
+        f"To {goal}, {subj} must first face {enemy}.",
+    )
+    endings = (
+        f"What {subj} finds there will change {h['poss']} life forever.",
+        f"Together they learn that {h['lesson']}.",
+        f"On the way, {subj} learns that {h['lesson']}.",
+        f"It is a journey {subj} will never forget.",
+        f"But the hardest part is to forgive {h['self']}.",
+        f"In the end, {subj} understands that {h['lesson']}.",
+        f"And for the first time, {h['name']} is not alone.",
+    )
+    sentences = [rng.choice(openings), rng.choice(to_the_thing)]
+    if rng.random() < 0.5:
+        sentences.append(rng.choice(middles))
+    if rng.random() < 0.6:
+        sentences.append(rng.choice(endings))
+    return " ".join(dict.fromkeys(sentences))
+
+
+def movies(count: int, seed: int) -> str:
+    """`count` movies with unique titles in the training format."""
+    rng, seen, records = random.Random(seed), set(), []
+    while len(records) < count:
+        h = hero(rng)
+        name = title(h, rng)
+        if name in seen:
+            continue
+        seen.add(name)
+        records.append(f"The description of the movie named '{name}' is:\n{plot(h, rng)}\nEND_OF_MOVIE\n")
+    return "".join(records)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--output", type=Path, default=OUT)
+    args = parser.parse_args()
+    tmp = args.output.with_name(args.output.name + ".tmp")
+    tmp.write_text(movies(args.count, args.seed), encoding="utf-8")
+    os.replace(tmp, args.output)
+
+
+if __name__ == "__main__":
+    main()
