@@ -29,9 +29,9 @@ def phrases(text: str) -> tuple[str, ...]:
 ROLES = words(
     """
     baker sailor farmer painter teacher doctor pilot thief knight witch singer soldier fisher tailor miner hunter
-    dancer writer nurse driver guard cook clown detective gardener student prince princess robot ghost wizard
+    dancer writer nurse driver guard cook clown detective gardener student ranger jester robot ghost wizard
     shepherd boxer mechanic librarian astronaut pirate spy judge drummer magician mayor inventor beekeeper
-    carpenter firefighter poet queen king orphan
+    carpenter firefighter poet potter sculptor orphan
     """
 )
 ADJECTIVES = words(
@@ -105,11 +105,12 @@ LESSONS = phrases(
     small things can change the world
     """
 )
-GENDERED_ROLES = {"prince": "he", "king": "he", "princess": "she", "queen": "she"}
-NAMES = {
-    "he": ("Tom", "Leo", "Sam", "Max", "Ben", "Omar", "Hugo", "Felix", "Ivan", "Jack", "Luca", "Noah"),
-    "she": ("Anna", "Mia", "Rosa", "Lily", "Nora", "Emma", "Iris", "Lucy", "Maya", "Ruth", "Vera", "Zoe"),
-}
+# Names that suit a hero of either pronoun, so that a name never contradicts the pronouns a small model writes.
+NAMES = words(
+    """
+    Sam Alex Robin Kim Charlie Jamie Taylor Jordan Morgan Casey Riley Quinn Jesse Frankie Billie Avery
+    """
+)
 PRONOUNS = {
     "he": {"subj": "he", "obj": "him", "poss": "his", "self": "himself"},
     "she": {"subj": "she", "obj": "her", "poss": "her", "self": "herself"},
@@ -129,12 +130,11 @@ def capital(text: str) -> str:
 def hero(rng: random.Random) -> dict[str, str]:
     """A main character: role, adjective, name, pronouns, and the ways to name them."""
     role, adjective = rng.choice(ROLES), rng.choice(ADJECTIVES)
-    gender = GENDERED_ROLES.get(role) or rng.choice(("he", "she"))
     return {
-        **PRONOUNS[gender],
+        **PRONOUNS[rng.choice(("he", "she"))],
         "role": role,
         "adjective": adjective,
-        "name": rng.choice(NAMES[gender]),
+        "name": rng.choice(NAMES),
         "thing": rng.choice(THINGS),
         "lesson": rng.choice(LESSONS),
     }
@@ -147,7 +147,7 @@ def title(h: dict[str, str], rng: random.Random) -> str:
         "The {Adjective} {Role}",
         "The {Role} and the {Thing}",
         "The Last {Role}",
-        "A {Role} in the {Thing}",
+        "The {Role} Who Loved the {Thing}",
         "{Name} the {Role}",
         "The {Role} of the {Thing}",
     )
