@@ -163,7 +163,7 @@ def plot(h: dict[str, str], rng: random.Random) -> str:
     subj, thing = h["subj"], h["thing"]
     openings = (
         f"When {event}, {who} must {goal} before {rng.choice(DEADLINES)}.",
-        f"In {place}, {who} dreams of the {thing}, and one day {subj} sets out to {goal}.",
+        f"In {place}, {who} dreams of a different life, and one day {subj} sets out to {goal}.",
         f"{capital(who)} lives in {place}, until {event}.",
         f"{h['name']} is {article(h['adjective'])} {h['role']} who has never left {place}.",
         f"After {event}, {who} has one chance to {goal}.",
@@ -177,9 +177,9 @@ def plot(h: dict[str, str], rng: random.Random) -> str:
     )
     middles = (
         f"But {enemy} will do anything to stop {h['obj']}.",
-        f"Now {subj} has only one night to {goal}.",
+        f"Now {subj} has only one night left.",
         f"Soon {subj} finds out that {enemy} is behind it all.",
-        f"To {goal}, {subj} must first face {enemy}.",
+        f"But first {subj} must face {enemy}.",
     )
     endings = (
         f"What {subj} finds there will change {h['poss']} life forever.",
@@ -188,7 +188,7 @@ def plot(h: dict[str, str], rng: random.Random) -> str:
         f"It is a journey {subj} will never forget.",
         f"But the hardest part is to forgive {h['self']}.",
         f"In the end, {subj} understands that {h['lesson']}.",
-        f"And for the first time, {h['name']} is not alone.",
+        f"And for the first time, {subj} is not alone.",
     )
     sentences = [rng.choice(openings), rng.choice(to_the_thing)]
     if rng.random() < 0.5:
