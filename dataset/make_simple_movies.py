@@ -58,23 +58,23 @@ PLACES = phrases(
 )
 EVENTS = phrases(
     """
-    a storm destroys {poss} home; {poss} little brother goes missing; a strange letter arrives at {poss} door;
-    the river floods the village; a dragon wakes up under the mountain; {poss} best friend is sent to prison;
-    the king falls ill; an old map falls out of a book; the last train leaves without {obj};
-    a stranger steals {poss} family's gold; the lights of the city go out; a talking cat asks {obj} for help;
-    {poss} father loses the farm; the school is going to close; a giant wave hits the harbor;
-    {poss} mother disappears in the night; a star falls into {poss} garden;
+    a storm destroys their home; their little brother goes missing; a strange letter arrives at their door;
+    the river floods the village; a dragon wakes up under the mountain; their best friend is sent to prison;
+    the king falls ill; an old map falls out of a book; the last train leaves without them;
+    a stranger steals their family's gold; the lights of the city go out; a talking cat asks them for help;
+    their father loses the farm; the school is going to close; a giant wave hits the harbor;
+    their mother disappears in the night; a star falls into their garden;
     the queen orders every song to be burned; an army marches on the city; a fire burns down the old mill
     """
 )
 GOALS = phrases(
     """
     find the missing children; save the village; bring the stolen gold home; win the great race;
-    climb the highest mountain; open a bakery; stop the war; find a way home; learn the truth about {poss} mother;
-    win back {poss} old love; protect the last dragon; catch the thief; rebuild the old bridge;
+    climb the highest mountain; open a bakery; stop the war; find a way home; learn the truth about their mother;
+    win back their old love; protect the last dragon; catch the thief; rebuild the old bridge;
     sing in the great hall; fix the broken clock; cross the desert; open the locked door; keep a dangerous secret;
     escape from the castle; find the hidden treasure; wake the sleeping king; bring back the music;
-    find {poss} real family; win the heart of the town; tell the world the truth
+    find their real family; win the heart of the town; tell the world the truth
     """
 )
 DEADLINES = phrases(
@@ -87,14 +87,14 @@ ALLIES = phrases(
     """
     a talking dog; an old fisher who knows the sea; a girl who can read the stars; a lost robot; a kind witch;
     a clumsy knight; a singing ghost; a boy with a broken arm; a retired spy; a cook who never speaks;
-    a clever old goat; a band of street musicians; a friendly giant; a little bird; {poss} grumpy grandfather
+    a clever old goat; a band of street musicians; a friendly giant; a little bird; their grumpy grandfather
     """
 )
 ENEMIES = phrases(
     """
     a cruel king; a greedy mayor; a jealous sister; an army of thieves; a dark wizard; a powerful family;
     an angry giant; a corrupt judge; the captain of the guard; a pack of wolves; a rich man with a secret;
-    an old enemy from {poss} past
+    an old enemy from their past
     """
 )
 LESSONS = phrases(
@@ -105,16 +105,11 @@ LESSONS = phrases(
     small things can change the world
     """
 )
-# Names that suit a hero of either pronoun, so that a name never contradicts the pronouns a small model writes.
 NAMES = words(
     """
     Sam Alex Robin Kim Charlie Jamie Taylor Jordan Morgan Casey Riley Quinn Jesse Frankie Billie Avery
     """
 )
-PRONOUNS = {
-    "he": {"subj": "he", "obj": "him", "poss": "his", "self": "himself"},
-    "she": {"subj": "she", "obj": "her", "poss": "her", "self": "herself"},
-}
 
 
 def article(word: str) -> str:
@@ -128,12 +123,10 @@ def capital(text: str) -> str:
 
 
 def hero(rng: random.Random) -> dict[str, str]:
-    """A main character: role, adjective, name, pronouns, and the ways to name them."""
-    role, adjective = rng.choice(ROLES), rng.choice(ADJECTIVES)
+    """A main character (always "they": a small model cannot yet keep a he or a she across sentences)."""
     return {
-        **PRONOUNS[rng.choice(("he", "she"))],
-        "role": role,
-        "adjective": adjective,
+        "role": rng.choice(ROLES),
+        "adjective": rng.choice(ADJECTIVES),
         "name": rng.choice(NAMES),
         "thing": rng.choice(THINGS),
         "lesson": rng.choice(LESSONS),
@@ -158,37 +151,36 @@ def title(h: dict[str, str], rng: random.Random) -> str:
 def plot(h: dict[str, str], rng: random.Random) -> str:
     """Two to four sentences about the hero; the first names the role, the second the place of the title."""
     who = f"{article(h['adjective'])} {h['role']} named {h['name']}"
-    goal, event, place = rng.choice(GOALS).format(**h), rng.choice(EVENTS).format(**h), rng.choice(PLACES)
-    ally, enemy = rng.choice(ALLIES).format(**h), rng.choice(ENEMIES).format(**h)
-    subj, thing = h["subj"], h["thing"]
+    goal, event, place = rng.choice(GOALS), rng.choice(EVENTS), rng.choice(PLACES)
+    ally, enemy, thing, lesson = rng.choice(ALLIES), rng.choice(ENEMIES), h["thing"], h["lesson"]
     openings = (
         f"When {event}, {who} must {goal} before {rng.choice(DEADLINES)}.",
-        f"In {place}, {who} dreams of a different life, and one day {subj} sets out to {goal}.",
+        f"In {place}, {who} dreams of a different life, and one day they set out to {goal}.",
         f"{capital(who)} lives in {place}, until {event}.",
         f"{h['name']} is {article(h['adjective'])} {h['role']} who has never left {place}.",
         f"After {event}, {who} has one chance to {goal}.",
         f"Nobody in {place} believes that {article(h['adjective'])} {h['role']} can {goal}, but {h['name']} will try.",
     )
     to_the_thing = (
-        f"With the help of {ally}, {subj} travels to the {thing}.",
-        f"{capital(subj)} is afraid of the {thing}, but {subj} has no choice.",
-        f"On the road to the {thing}, {subj} meets {ally}.",
-        f"Every night {subj} goes to the {thing} and waits.",
+        f"With the help of {ally}, they travel to the {thing}.",
+        f"They are afraid of the {thing}, but they have no choice.",
+        f"On the road to the {thing}, they meet {ally}.",
+        f"Every night they go to the {thing} and wait.",
     )
     middles = (
-        f"But {enemy} will do anything to stop {h['obj']}.",
-        f"Now {subj} has only one night left.",
-        f"Soon {subj} finds out that {enemy} is behind it all.",
-        f"But first {subj} must face {enemy}.",
+        f"But {enemy} will do anything to stop them.",
+        "Now they have only one night left.",
+        f"Soon they find out that {enemy} is behind it all.",
+        f"But first they must face {enemy}.",
     )
     endings = (
-        f"What {subj} finds there will change {h['poss']} life forever.",
-        f"Together they learn that {h['lesson']}.",
-        f"On the way, {subj} learns that {h['lesson']}.",
-        f"It is a journey {subj} will never forget.",
-        f"But the hardest part is to forgive {h['self']}.",
-        f"In the end, {subj} understands that {h['lesson']}.",
-        f"And for the first time, {subj} is not alone.",
+        "What they find there will change their life forever.",
+        f"Together they learn that {lesson}.",
+        f"On the way, they learn that {lesson}.",
+        "It is a journey they will never forget.",
+        "But the hardest part is to forgive themselves.",
+        f"In the end, they understand that {lesson}.",
+        "And for the first time, they are not alone.",
     )
     sentences = [rng.choice(openings), rng.choice(to_the_thing)]
     if rng.random() < 0.5:

@@ -32,9 +32,9 @@ def test_simple_movies_are_what_the_generator_writes(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_simple_movies_plots_use_the_titles_words_and_one_name_and_gender():
+def test_simple_movies_plots_use_the_titles_words_one_name_and_they():
     for title, plot in records(SIMPLE):
         words = set(re.findall(r"[a-z]+", plot.lower()))
         assert set(title.lower().split()) - {"the", "a", "and", "of", "last", "who", "loved"} <= words, (title, plot)
         assert len(set(re.findall(r"named (\w+)", plot))) <= 1, plot
-        assert not ({"he", "his", "him", "himself"} & words and {"she", "her", "herself"} & words), plot
+        assert not {"he", "his", "him", "she", "her"} & words, plot
