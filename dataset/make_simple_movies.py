@@ -187,7 +187,7 @@ def plot(h: dict[str, str], rng: random.Random) -> str:
         sentences.append(rng.choice(middles))
     if rng.random() < 0.6:
         sentences.append(rng.choice(endings))
-    return " ".join(dict.fromkeys(sentences))
+    return " ".join(sentences)
 
 
 def movies(count: int, seed: int) -> str:
