@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The README's recipes at a small scale (2 CPU minutes of training each), printing what the README pastes.
-#   bash bench/recipes.sh [WORK_DIR]     (default /tmp/moviegpt-recipes; needs ../shared/data; about 15 minutes)
+#   bash bench/recipes.sh [WORK_DIR]     (default /tmp/moviegpt-recipes; needs ../shared/data; about 20 minutes)
 set -x
 M="$(cd "$(dirname "$0")/.." && pwd)"; D="$M/../shared/data"; export WANDB_MODE=disabled
 [ -d "$D" ] || { echo "skipping: $D not found (the shared corpora)"; exit 0; }
 mkdir -p "${1:-/tmp/moviegpt-recipes}" && cd "${1:-/tmp/moviegpt-recipes}"
+# 0 the quick start as the README writes it (3 minutes on the shipped dataset/simple_movies.txt), then the same
+#   title at three seeds and two other titles at one (README: Sample output)
+python $M/gpt.py --preset fast --epochs 100 --max_minutes 3 --out_dir runs/quickstart --wandb disabled --prompt "The description of the movie named 'The Moon Baker' is:" 2>/dev/null | grep -v "^step" | tail -5
+for seed in 1 2 3; do python $M/gpt.py --checkpoint runs/quickstart/best.pt --title "The Moon Baker" --seed $seed --disable-typewriter; done
+for title in "The Last Pirate" "Robin the Wizard"; do python $M/gpt.py --checkpoint runs/quickstart/best.pt --title "$title" --seed 1 --disable-typewriter; done
 # 1 Letterboxd
 python $M/extractor.py --input $D/raw/letterboxd_shaped_movies.csv --output letterboxd.txt --shuffle
 python $M/gpt.py --training_data letterboxd.txt --preset fast --epochs 1000 --max_minutes 2 --out_dir runs/letterboxd --wandb disabled --prompt "" --max_new_tokens 1 2>/dev/null | grep -v "^step" | tail -3
