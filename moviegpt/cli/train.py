@@ -63,13 +63,15 @@ def train(args: argparse.Namespace, context: DistContext, rank_device) -> tuple[
 def train_command(args: argparse.Namespace) -> None:
     """Train (under torchrun too), then generate from the trained model on rank 0."""
     context, rank_device = init_distributed(args.device, args.dist_timeout_minutes)
+    finished = False
     try:
         if not context.is_main:
             # Only rank 0 prints (errors still reach stderr); the file stays open for the life of the process.
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         args, run = train(args, context, rank_device)
+        finished = True
     finally:
-        shutdown(context)
+        shutdown(context, finished)
     if context.is_main:
         loaded: LoadedModel = on_device(
             run.model, run.corpus.tokenizer, run.corpus.record_format, args, "a new run", run.device

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,8 +79,15 @@ def init_distributed(device_name: str, timeout_minutes: float = 10.0) -> tuple[D
     return context, device
 
 
-def shutdown(context: DistContext) -> None:
+def shutdown(context: DistContext, finished: bool = False) -> None:
+    """Leave the torchrun job: free what still holds the process group (the DistributedDataParallel wrapper, kept
+    alive by reference cycles), wait for every rank when the run finished normally, then destroy the group. Left to
+    interpreter exit, gloo's threads were torn down mid-flight now and then ("terminate called without an active
+    exception", SIGABRT on one rank)."""
     if context.enabled and dist.is_initialized():
+        gc.collect()
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 
