@@ -9,9 +9,14 @@ model learns this grammar, not the world's movies. Run `python dataset/make_simp
 from __future__ import annotations
 
 import argparse
-import os
 import random
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from moviegpt.files import atomic_write  # noqa: E402
+from moviegpt.records import format_record  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "simple_movies.txt"
 
@@ -150,16 +155,17 @@ def title(h: dict[str, str], rng: random.Random) -> str:
 
 def plot(h: dict[str, str], rng: random.Random) -> str:
     """Two to four sentences about the hero; the first names the role, the second the place of the title."""
-    who = f"{article(h['adjective'])} {h['role']} named {h['name']}"
+    described = f"{article(h['adjective'])} {h['role']}"
+    who = f"{described} named {h['name']}"
     goal, event, place = rng.choice(GOALS), rng.choice(EVENTS), rng.choice(PLACES)
     ally, enemy, thing, lesson = rng.choice(ALLIES), rng.choice(ENEMIES), h["thing"], h["lesson"]
     openings = (
         f"When {event}, {who} must {goal} before {rng.choice(DEADLINES)}.",
         f"In {place}, {who} dreams of a different life, and one day they set out to {goal}.",
         f"{capital(who)} lives in {place}, until {event}.",
-        f"{h['name']} is {article(h['adjective'])} {h['role']} who has never left {place}.",
+        f"{h['name']} is {described} who has never left {place}.",
         f"After {event}, {who} has one chance to {goal}.",
-        f"Nobody in {place} believes that {article(h['adjective'])} {h['role']} can {goal}, but {h['name']} will try.",
+        f"Nobody in {place} believes that {described} can {goal}, but {h['name']} will try.",
     )
     to_the_thing = (
         f"With the help of {ally}, they travel to the {thing}.",
@@ -199,7 +205,7 @@ def movies(count: int, seed: int) -> str:
         if name in seen:
             continue
         seen.add(name)
-        records.append(f"The description of the movie named '{name}' is:\n{plot(h, rng)}\nEND_OF_MOVIE\n")
+        records.append(format_record(name, plot(h, rng)))
     return "".join(records)
 
 
@@ -209,9 +215,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", type=Path, default=OUT)
     args = parser.parse_args()
-    tmp = args.output.with_name(args.output.name + ".tmp")
-    tmp.write_text(movies(args.count, args.seed), encoding="utf-8")
-    os.replace(tmp, args.output)
+    text = movies(args.count, args.seed).encode("utf-8")
+    atomic_write(args.output, lambda f: f.write(text))
 
 
 if __name__ == "__main__":

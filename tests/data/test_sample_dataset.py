@@ -29,7 +29,7 @@ def test_simple_movies_are_what_the_generator_writes(tmp_path):
     out = tmp_path / "simple.txt"
     subprocess.run(gpt_command("--output", str(out), script="dataset/make_simple_movies.py"), check=True)
     assert out.read_bytes() == SIMPLE.read_bytes()
-    assert not list(tmp_path.glob("*.tmp"))
+    assert list(tmp_path.iterdir()) == [out]  # no temporary file left beside it
 
 
 def test_simple_movies_plots_use_the_titles_words_one_name_and_they():
