@@ -8,17 +8,18 @@ model learns this grammar, not the world's movies. Run `python dataset/make_simp
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from moviegpt.cli.arguments import OneLineParser  # noqa: E402
 from moviegpt.files import atomic_write  # noqa: E402
 from moviegpt.records import format_record  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "simple_movies.txt"
+MAX_COUNT = 5000  # well below the grammar's distinct titles, so that drawing unique ones always ends
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -210,11 +211,13 @@ def movies(count: int, seed: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=2000)
+    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000, help=f"movies to write, 1 to {MAX_COUNT}")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", type=Path, default=OUT)
     args = parser.parse_args()
+    if not 1 <= args.count <= MAX_COUNT:
+        parser.error(f"--count must be between 1 and {MAX_COUNT} (the grammar has about 7,000 distinct titles)")
     text = movies(args.count, args.seed).encode("utf-8")
     atomic_write(args.output, lambda f: f.write(text))
 

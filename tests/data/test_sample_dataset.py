@@ -32,6 +32,20 @@ def test_simple_movies_are_what_the_generator_writes(tmp_path):
     assert list(tmp_path.iterdir()) == [out]  # no temporary file left beside it
 
 
+@pytest.mark.parametrize("count", ["0", "100000"])
+def test_generator_refuses_a_count_it_cannot_write_in_one_line(tmp_path, count):
+    out = tmp_path / "simple.txt"
+    result = subprocess.run(
+        gpt_command("--count", count, "--output", str(out), script="dataset/make_simple_movies.py"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: --count must be between 1 and 5000") and result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
 def test_simple_movies_plots_use_the_titles_words_one_name_and_they():
     for title, plot in records(SIMPLE):
         words = set(re.findall(r"[a-z]+", plot.lower()))
