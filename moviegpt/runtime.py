@@ -106,33 +106,42 @@ def resolve_compile(choice: bool | None, device: torch.device) -> bool:
     return device.type == "cuda" if choice is None else choice
 
 
-class compile_with_fallback:  # noqa: N801 (used like a function)
-    """torch.compile(model), falling back to the eager model with a warning if compiling fails.
+# What a failed compilation raises at the first call (no C++ compiler, an unsupported backend or operation).
+# An error of the model itself (a shape bug, out of memory) is not one of these and reaches the user as it is.
+COMPILE_ERRORS = (
+    torch._dynamo.exc.BackendCompilerFailed,
+    torch._dynamo.exc.Unsupported,
+    torch._dynamo.exc.InternalTorchDynamoError,
+)
 
-    torch.compile is lazy: most failures (no C++ compiler, unsupported backend) surface at the first call,
-    so that call is the one guarded.
-    """
+
+class CompiledModel(torch.nn.Module):
+    """torch.compile(model) as a module (DistributedDataParallel can wrap it), falling back to the eager model with a
+    warning when compiling fails. torch.compile is lazy, so the failures surface at the first call, the only one
+    guarded: any later error, and any error that is not a compilation failure, is raised as it is."""
 
     def __init__(self, model: torch.nn.Module):
-        self.eager = model
-        try:
-            self.compiled = torch.compile(model)
-        except Exception as exc:  # noqa: BLE001 (any failure means: run eager)
-            self.fallback(exc)
+        super().__init__()
+        self.compiled = torch.compile(model)
+        self.eager, self.first_call = False, True
 
-    def fallback(self, exc: Exception) -> None:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        warnings.warn(f"--compile failed, training without it: {reason}", stacklevel=2)
-        self.compiled = None
+    @property
+    def model(self) -> torch.nn.Module:
+        """The model being compiled (its weights, for saving)."""
+        return self.compiled._orig_mod
 
-    def __call__(self, *args, **kwargs):
-        if self.compiled is None:
-            return self.eager(*args, **kwargs)
+    def forward(self, *args, **kwargs):
+        if not self.first_call:
+            return self.model(*args, **kwargs) if self.eager else self.compiled(*args, **kwargs)
+        self.first_call = False
         try:
             return self.compiled(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            self.fallback(exc)
-            return self.eager(*args, **kwargs)
+        except COMPILE_ERRORS as exc:
+            cause = getattr(exc, "inner_exception", exc)  # what the compiler backend itself raised
+            reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+            warnings.warn(f"--compile failed, training without it: {reason}", stacklevel=2)
+            self.eager = True
+            return self.model(*args, **kwargs)
 
 
 def seed_everything(seed: int) -> None:

@@ -36,9 +36,9 @@ def top_p_filter(logits: torch.Tensor, p: float | None) -> torch.Tensor:
 def next_tokens(
     logits: torch.Tensor, history: torch.Tensor, config: GenerationConfig, generator: torch.Generator
 ) -> torch.Tensor:
-    """One token per row from logits already divided by the temperature: greedy, or sampled with top-k, top-p."""
+    """One token per row: greedy (the temperature plays no part), or sampled at the temperature with top-k, top-p."""
     logits = apply_repetition_penalty(logits, history, config.repetition_penalty)
     if config.strategy == "greedy":
         return logits.argmax(dim=-1)
-    logits = top_p_filter(top_k_filter(logits, config.top_k), config.top_p)
+    logits = top_p_filter(top_k_filter(logits / config.temperature, config.top_k), config.top_p)
     return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)[:, 0]

@@ -65,7 +65,7 @@ def sample(
     generated: list[list[int]] = [[] for _ in range(rows)]
     active = list(range(rows))
     for _ in range(config.max_new_tokens):
-        tokens = next_tokens(logits / config.temperature, lm.history, config, generator)
+        tokens = next_tokens(logits, lm.history, config, generator)
         for row in list(active):
             token = int(tokens[row])
             generated[row].append(token)

@@ -15,7 +15,7 @@ from moviegpt.checkpoint import Checkpoint
 from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
 from moviegpt.model import LanguageModel
-from moviegpt.runtime import autocast, compile_with_fallback, resolve_compile
+from moviegpt.runtime import CompiledModel, autocast, resolve_compile
 from moviegpt.training.config import TrainConfig, TrainResult
 from moviegpt.training.distributed import (
     SINGLE,
@@ -56,7 +56,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
         self.data_generator = torch.Generator().manual_seed(config.seed)
         self.forward = wrap_for_data_parallel(
-            compile_with_fallback(model) if resolve_compile(config.compile, device) else model, context, device
+            CompiledModel(model) if resolve_compile(config.compile, device) else model, context, device
         )
         self.global_batch = config.batch_size * config.grad_accum * context.world_size
         self.steps_per_epoch = dataset.steps_per_epoch(self.global_batch, self.context_length)

@@ -179,8 +179,20 @@ def test_bad_settings_are_refused(config, message):
         GenerationConfig(**config)
 
 
-def test_temperature_zero_is_fine_for_greedy():
-    GenerationConfig(strategy="greedy", temperature=0)
+def test_greedy_at_temperature_zero_is_plain_greedy():
+    model = random_model()
+    greedy = run(model, strategy="greedy", max_new_tokens=30)
+    assert run(model, strategy="greedy", temperature=0, max_new_tokens=30) == greedy
+    assert run(model, strategy="beam", num_beams=2, temperature=0, max_new_tokens=30)[0]
+
+
+def test_temperature_changes_what_is_sampled():
+    model = random_model()
+    texts = {t: run(model, max_new_tokens=60, seed=4, temperature=t)[0] for t in (1e-4, 1.0, 20.0)}
+    assert len(set(texts.values())) == 3
+    greedy = run(model, strategy="greedy", max_new_tokens=60)[0]
+    assert texts[1e-4] == greedy  # almost no randomness left: the most likely character each time
+    assert len(set(texts[20.0])) > len(set(greedy))  # nearly uniform: many more different characters
 
 
 def test_each_sample_stops_on_its_own_at_a_stop_string():

@@ -9,6 +9,7 @@ from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint
 from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
 from moviegpt.model.gpt import GPT, GPTConfig
+from moviegpt.runtime import CompiledModel
 from moviegpt.tokenizer.char import CharTokenizer
 from moviegpt.training.config import TrainConfig
 from moviegpt.training.optim import learning_rate, make_optimizer
@@ -214,15 +215,46 @@ def test_grad_accum_counts_tokens_and_shortens_the_epoch(tmp_path):
     assert accum.tokens_seen == 2 * plain.tokens_seen
 
 
+def compile_with_backend(monkeypatch, backend) -> None:
+    """torch.compile with a backend of the test's (real tracing, no C++ compiler needed)."""
+    compile_ = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda model: compile_(model, backend=backend))
+
+
 def test_compile_failure_falls_back_to_eager_with_a_warning(tmp_path, monkeypatch):
-    def broken(*args, **kwargs):
+    def broken(graph, example_inputs):
         raise RuntimeError("no C++ compiler found")
 
-    monkeypatch.setattr(torch, "compile", lambda model: broken)
+    compile_with_backend(monkeypatch, broken)
     trainer = make_trainer(tmp_path, max_iters=3, compile=True)
     with pytest.warns(UserWarning, match="--compile failed, training without it: no C\\+\\+ compiler found"):
         result = trainer.train()
     assert result.step == 3 and math.isfinite(result.val_loss)
+
+
+def test_an_error_inside_a_compiled_forward_reaches_the_user(monkeypatch, recwarn):
+    """Only a compilation failure at the first call falls back; a later error (here out of memory in the compiled
+    code) is raised as it is, and so is an error of the model itself at the first call."""
+
+    def runs_out_of_memory_later(graph, example_inputs):
+        calls = []
+
+        def run(*args):
+            calls.append(1)
+            if len(calls) > 1:
+                raise torch.OutOfMemoryError("out of memory in a compiled kernel")
+            return graph(*args)
+
+        return run
+
+    compile_with_backend(monkeypatch, runs_out_of_memory_later)
+    model = CompiledModel(torch.nn.Linear(4, 4))
+    model(torch.zeros(2, 4))
+    with pytest.raises(torch.OutOfMemoryError):
+        model(torch.zeros(2, 4))
+    with pytest.raises(RuntimeError, match="shape|size|dim"):
+        CompiledModel(torch.nn.Linear(4, 4))(torch.zeros(2, 5))
+    assert not [w for w in recwarn if "--compile failed" in str(w.message)]
 
 
 @pytest.mark.filterwarnings("error:--compile failed")  # really compiled, not the eager fallback
