@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from moviegpt.generation.config import GenerationConfig  # noqa: E402
 from moviegpt.generation.search import generate_ids  # noqa: E402
-from moviegpt.model.gpt import GPT, GPTConfig  # noqa: E402
+from moviegpt.model import GPT, GPTConfig  # noqa: E402
 from moviegpt.training.presets import PRESETS  # noqa: E402
 
 VOCAB = 188  # the character vocabulary of ../shared/data/movies.txt

@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from moviegpt.data.dataset import TextDataset  # noqa: E402
-from moviegpt.model.gpt import GPT, GPTConfig  # noqa: E402
+from moviegpt.model import GPT, GPTConfig  # noqa: E402
 from moviegpt.tokenizer.char import CharTokenizer  # noqa: E402
 from moviegpt.training.config import TrainConfig  # noqa: E402
 from moviegpt.training.dtype_probe import fastest_cpu_dtype  # noqa: E402

@@ -15,7 +15,7 @@ import torch
 
 from moviegpt.data.textfile import iter_text_chunks
 from moviegpt.errors import UserError
-from moviegpt.model.gpt import GPTConfig
+from moviegpt.model import GPTConfig
 from moviegpt.records import RECORD_END, RecordFormat
 from moviegpt.tokenizer.char import CharTokenizer
 

@@ -12,7 +12,7 @@ from moviegpt.checkpoint.original import convert_original, is_original_layout
 from moviegpt.checkpoint.schema import Checkpoint
 from moviegpt.errors import UserError
 from moviegpt.files import atomic_write
-from moviegpt.model import LanguageModel, model_from_config
+from moviegpt.models import LanguageModel, model_from_config
 from moviegpt.records import RecordFormat
 from moviegpt.tokenizer.base import Tokenizer
 from moviegpt.tokenizer.factory import tokenizer_from_dict

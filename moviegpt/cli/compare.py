@@ -12,7 +12,7 @@ from moviegpt.cli.settings import from_flags, run_config
 from moviegpt.data.corpus import Corpus, DataConfig, load_corpus
 from moviegpt.errors import UserError
 from moviegpt.evaluation import EvalResult, evaluate_ids
-from moviegpt.model import LanguageModel
+from moviegpt.models import LanguageModel
 from moviegpt.tokenizer import TokenizerSpec
 from moviegpt.training.run import build_run
 

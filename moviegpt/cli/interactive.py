@@ -14,7 +14,7 @@ from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.generate import generate
 from moviegpt.generation.outputs import save_output, write_text
 from moviegpt.generation.streamers import TerminalStreamer
-from moviegpt.model import LanguageModel
+from moviegpt.models import LanguageModel
 from moviegpt.records import RecordFormat
 from moviegpt.tokenizer import Tokenizer
 

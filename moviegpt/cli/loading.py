@@ -18,7 +18,7 @@ from moviegpt.cli.paths import resolve_cache_dir
 from moviegpt.data.download import fetch
 from moviegpt.data.sources import resolve_sources
 from moviegpt.errors import UserError
-from moviegpt.model import LanguageModel
+from moviegpt.models import LanguageModel
 from moviegpt.records import RecordFormat
 from moviegpt.runtime import (
     prepare_for_inference,

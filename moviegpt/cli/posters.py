@@ -7,7 +7,7 @@ from pathlib import Path
 
 from moviegpt.data.textfile import read_text
 from moviegpt.generation.config import GenerationConfig
-from moviegpt.model import LanguageModel
+from moviegpt.models import LanguageModel
 from moviegpt.posters.render import make_posters
 from moviegpt.records import RecordFormat
 

@@ -6,7 +6,7 @@ from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.search import generate_ids
 from moviegpt.generation.stopping import RowText, Stopper
 from moviegpt.generation.streamers import Streamer
-from moviegpt.model import LanguageModel
+from moviegpt.models import LanguageModel
 from moviegpt.tokenizer import Tokenizer
 
 

@@ -8,7 +8,7 @@ import torch
 
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.sampling import apply_repetition_penalty, next_tokens
-from moviegpt.model import LanguageModel
+from moviegpt.models import LanguageModel
 
 OnToken = Callable[[int, int], None]  # (row, token id)
 IsDone = Callable[[list[int]], bool]  # generated ids of one row -> has it reached a stop string?

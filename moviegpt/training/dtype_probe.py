@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from moviegpt.files import atomic_write
-from moviegpt.model import LanguageModel
+from moviegpt.models import LanguageModel
 from moviegpt.runtime import autocast, bf16_supported
 
 PROBE_ROUNDS = 3

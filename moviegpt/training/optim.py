@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from moviegpt.model import LanguageModel
+from moviegpt.models import LanguageModel
 from moviegpt.training.config import TrainConfig
 
 WARMUP_SHARE = 0.05

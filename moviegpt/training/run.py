@@ -12,10 +12,12 @@ from typing import Any
 
 import torch
 
+from moviegpt.bigram import BigramConfig
 from moviegpt.checkpoint import Checkpoint, model_from_checkpoint
 from moviegpt.data.corpus import Corpus, DataConfig, load_corpus
 from moviegpt.errors import UserError
-from moviegpt.model import MODEL_KINDS, BigramConfig, GPTConfig, LanguageModel
+from moviegpt.model import GPTConfig
+from moviegpt.models import MODEL_KINDS, LanguageModel
 from moviegpt.runtime import (
     configure_backends,
     resolve_device,

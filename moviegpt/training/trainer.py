@@ -14,7 +14,7 @@ from tqdm import tqdm
 from moviegpt.checkpoint import Checkpoint
 from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
-from moviegpt.model import LanguageModel
+from moviegpt.models import LanguageModel
 from moviegpt.runtime import CompiledModel, autocast, resolve_compile
 from moviegpt.training.config import TrainConfig, TrainResult
 from moviegpt.training.distributed import (

@@ -11,7 +11,7 @@ from moviegpt.checkpoint import (
 )
 from moviegpt.checkpoint.schema import V1_TRAINER_KEYS
 from moviegpt.errors import UserError
-from moviegpt.model.gpt import GPT, GPTConfig
+from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer.char import CharTokenizer
 
 

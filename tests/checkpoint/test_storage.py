@@ -11,7 +11,7 @@ from moviegpt.checkpoint import (
 )
 from moviegpt.errors import UserError
 from moviegpt.files import atomic_write
-from moviegpt.model.gpt import GPT, GPTConfig
+from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer.char import CharTokenizer
 
 

@@ -6,7 +6,7 @@ import torch
 
 from moviegpt.cli.interactive import Repl, Session
 from moviegpt.generation.config import GenerationConfig
-from moviegpt.model.gpt import GPT, GPTConfig
+from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer.char import CharTokenizer
 
 TOK = CharTokenizer.from_text("abcdefgh \n")

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from moviegpt.bigram import BigramConfig, BigramLanguageModel
 from moviegpt.errors import UserError
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.generate import generate
@@ -14,8 +15,7 @@ from moviegpt.generation.sampling import top_p_filter
 from moviegpt.generation.search import generate_ids
 from moviegpt.generation.stopping import Stopper
 from moviegpt.generation.streamers import TerminalStreamer
-from moviegpt.model.bigram import BigramConfig, BigramLanguageModel
-from moviegpt.model.gpt import GPT, GPTConfig, KVCache
+from moviegpt.model import GPT, GPTConfig, KVCache
 from moviegpt.tokenizer.char import CharTokenizer
 
 TOK = CharTokenizer.from_text("abcdefgh \n")

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from moviegpt.bigram import BigramConfig, BigramLanguageModel
 from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint
 from moviegpt.cli.arguments import parse_args
 from moviegpt.cli.main import main
@@ -15,8 +16,7 @@ from moviegpt.data.dataset import TextDataset
 from moviegpt.evaluation import evaluate_text, scoring_windows
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.search import generate_ids
-from moviegpt.model.bigram import BigramConfig, BigramLanguageModel
-from moviegpt.model.gpt import GPT, GPTConfig
+from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer.char import CharTokenizer
 from moviegpt.training.tracking import RunLogger
 from moviegpt.training.trainer import TrainConfig, Trainer

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from moviegpt.errors import UserError
-from moviegpt.model.gpt import GPT, GPTConfig
+from moviegpt.model import GPT, GPTConfig
 
 
 def tiny_config(**overrides) -> GPTConfig:

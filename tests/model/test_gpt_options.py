@@ -8,7 +8,7 @@ from moviegpt.checkpoint import Checkpoint, load_checkpoint, model_from_checkpoi
 from moviegpt.errors import UserError
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.search import generate_ids
-from moviegpt.model.gpt import GPT, GPTConfig, KVCache
+from moviegpt.model import GPT, GPTConfig, KVCache
 from moviegpt.tokenizer.char import CharTokenizer
 
 OPTIONS = {

@@ -11,7 +11,7 @@ from moviegpt.cli.main import main
 from moviegpt.data import token_cache
 from moviegpt.evaluation import evaluate_text
 from moviegpt.generation.generate import RowText, Stopper
-from moviegpt.model.gpt import GPT, GPTConfig
+from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer.factory import (
     TokenizerSpec,
     tokenizer_from_dict,

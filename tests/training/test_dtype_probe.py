@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from moviegpt.model.gpt import GPT, GPTConfig
+from moviegpt.model import GPT, GPTConfig
 from moviegpt.training import dtype_probe
 
 

@@ -8,7 +8,7 @@ import torch
 from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint
 from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
-from moviegpt.model.gpt import GPT, GPTConfig
+from moviegpt.model import GPT, GPTConfig
 from moviegpt.runtime import CompiledModel
 from moviegpt.tokenizer.char import CharTokenizer
 from moviegpt.training.config import TrainConfig

@@ -1,5 +1,6 @@
-"""A decoder-only pre-norm transformer (GPT), in the spirit of nanoGPT, with the options of modern small GPTs
-(rotary positions, RMSNorm, QK-norm, ReLU², zero-initialised projections, untied head, logit soft-cap)."""
+"""The GPT: a decoder-only pre-norm transformer in the spirit of nanoGPT, in one file to read top to bottom, with the
+options of modern small GPTs (rotary positions, RMSNorm, QK-norm, ReLU², zero-initialised projections, untied head,
+logit soft-cap)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class GPTConfig:
     n_layer: int = 8
     dropout: float = 0.3
     bias: bool = True
-    # Options that only the original MovieGPT's checkpoints need (see moviegpt/original.py); ours keep the defaults.
+    # Options that only the original MovieGPT's checkpoints need (checkpoint/original.py); ours keep the defaults.
     attention_scale: str = "head_size"  # scores scaled by head_size ** -0.5, or "n_embd" ** -0.5 (original)
     activation: str = "gelu"  # MLP nonlinearity: "gelu", or "relu" (original)
     tie_weights: bool = True  # output head shares the token embedding (the original's head is separate)
