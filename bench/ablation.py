@@ -20,9 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from quality import run  # noqa: E402
 
-from moviegpt.training.presets import LEGACY_RECIPE, PRESETS  # noqa: E402
+from moviegpt.cli.settings import registry  # noqa: E402
+from moviegpt.training.presets import MODERN_RECIPE, PRESETS  # noqa: E402
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+LEGACY_RECIPE = {name: registry()[name].default for name in MODERN_RECIPE}  # the declared defaults: nanoGPT's
 
 
 def flags(recipe: dict) -> list[str]:

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from moviegpt.generation.config import GenerationConfig  # noqa: E402
 from moviegpt.generation.search import generate_ids  # noqa: E402
 from moviegpt.model import GPT, GPTConfig  # noqa: E402
+from moviegpt.settings import build  # noqa: E402
 from moviegpt.training.presets import PRESETS  # noqa: E402
 
 VOCAB = 188  # the character vocabulary of ../shared/data/movies.txt
@@ -36,7 +37,7 @@ def full_recompute(model: GPT, prompt: list[int], new_chars: int) -> list[int]:
 
 
 def kv_cache(model: GPT, prompt: list[int], new_chars: int) -> list[int]:
-    config = GenerationConfig(strategy="greedy", max_new_tokens=new_chars)
+    config = GenerationConfig(decode="greedy", max_new_tokens=new_chars)
     return generate_ids(model, prompt, config)[0]
 
 
@@ -56,18 +57,8 @@ def main() -> None:
     print("| size | parameters | weights | KV cache chars/s | full recompute chars/s | speed-up | same text |")
     print("|---|---|---|---|---|---|---|")
     for size in args.sizes:
-        p = PRESETS[size]
         torch.manual_seed(0)
-        base = GPT(
-            GPTConfig(
-                vocab_size=VOCAB,
-                context_length=p["context_length"],
-                n_embd=p["n_embd"],
-                n_head=p["n_head"],
-                n_layer=p["n_layer"],
-                dropout=p["dropout"],
-            )
-        ).eval()
+        base = GPT(build(GPTConfig, PRESETS[size], vocab_size=VOCAB)).eval()
         prompt = torch.randint(0, VOCAB, (16,)).tolist()
         for dtype in args.dtypes:
             model = base.to(getattr(torch, dtype))
@@ -76,7 +67,7 @@ def main() -> None:
             kv_s, kv_out = timed(kv_cache, model, prompt, args.new_chars)
             full_s, full_out = timed(full_recompute, model, prompt, args.new_chars)
             # Texts agree until the window first slides (both then condition on different windows).
-            agree = min(args.new_chars, p["context_length"] - len(prompt))
+            agree = min(args.new_chars, base.config.context_length - len(prompt))
             same = "yes" if kv_out[:agree] == full_out[:agree] else "no"
             print(
                 f"| {size} | {base.num_parameters() / 1e6:.1f}M | {dtype} | {args.new_chars / kv_s:,.0f} "

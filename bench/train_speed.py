@@ -26,23 +26,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from moviegpt.data.dataset import TextDataset  # noqa: E402
 from moviegpt.model import GPT, GPTConfig  # noqa: E402
+from moviegpt.settings import build  # noqa: E402
 from moviegpt.tokenizer.char import CharTokenizer  # noqa: E402
 from moviegpt.training.config import TrainConfig  # noqa: E402
 from moviegpt.training.dtype_probe import fastest_cpu_dtype  # noqa: E402
-from moviegpt.training.presets import LEGACY_RECIPE, MODEL_OPTIONS, PRESETS  # noqa: E402
+from moviegpt.training.presets import PRESETS  # noqa: E402
 from moviegpt.training.tracking import RunLogger  # noqa: E402
 from moviegpt.training.trainer import Trainer  # noqa: E402
 
 VOCAB = 65
-SIZES = {  # name: (n_layer, n_head, n_embd, context, batch), recipe (model options and optimizer)
-    "nanoGPT CPU example": ((4, 4, 128, 64, 12), LEGACY_RECIPE),
+SIZES = {  # name: (n_layer, n_head, n_embd, context, batch), recipe (model options and optimizer; {}: the defaults)
+    "nanoGPT CPU example": ((4, 4, 128, 64, 12), {}),
     "fast preset": (
         tuple(PRESETS["fast"][k] for k in ("n_layer", "n_head", "n_embd", "context_length", "batch_size")),
         PRESETS["fast"],
     ),
-    "original size, batch 8": ((8, 8, 768, 256, 8), LEGACY_RECIPE),
+    "original size, batch 8": ((8, 8, 768, 256, 8), {}),
 }
-OPTIMIZER_SETTINGS = tuple(k for k in LEGACY_RECIPE if k not in MODEL_OPTIONS)  # the TrainConfig part
 
 
 def peak_matmul_flops(dtype: torch.dtype, repeats: int = 8) -> float:
@@ -71,28 +71,18 @@ def tokens_per_second(
     """Tokens/s of the real training step, the model, the dtype used and the seconds of the warm-up steps
     (which include compiling)."""
     layers, heads, embd, context, batch = size
-    options = {k: recipe[k] for k in MODEL_OPTIONS}
     tokenizer = CharTokenizer(chr(32 + i) for i in range(VOCAB))
     tokens = np.random.default_rng(0).integers(0, VOCAB, 2_000_000).astype(np.uint8)
     torch.manual_seed(0)
-    model = GPT(
-        GPTConfig(
-            vocab_size=VOCAB,
-            context_length=context,
-            n_embd=embd,
-            n_head=heads,
-            n_layer=layers,
-            dropout=0.0,
-            **options,
-        )
-    )
+    sizes = {"context_length": context, "n_embd": embd, "n_head": heads, "n_layer": layers, "dropout": 0.0}
+    model = GPT(build(GPTConfig, {**recipe, **sizes}, vocab_size=VOCAB))
     with tempfile.TemporaryDirectory() as tmp:
         if dtype is None:  # default flags: --dtype auto measures which is faster here (fresh cache: it probes)
             dtype = fastest_cpu_dtype(model, batch, Path(tmp) / "dtypes.json")[0]
         trainer = Trainer(
             model,
             TextDataset.from_tokens(tokens, tokenizer),
-            TrainConfig(batch_size=batch, compile=compile, **{k: recipe[k] for k in OPTIMIZER_SETTINGS}),
+            build(TrainConfig, {**recipe, "batch_size": batch, "compile": compile}),
             torch.device("cpu"),
             dtype,
             RunLogger(Path(tmp), "disabled", "bench", {}),

@@ -8,20 +8,19 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from moviegpt.errors import ConfigError
+from moviegpt.errors import check
+from moviegpt.settings import derived
 
 
 @dataclass
 class BigramConfig:
-    vocab_size: int
-    context_length: int = 8  # only the length of training windows: the model itself looks one character back
+    vocab_size: int = derived(0)  # set from the tokenizer
+    context_length: int = 8  # (the GPT's setting) only the length of training windows: the model looks one back
     kind: str = "bigram"
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "context_length"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ConfigError(name, f"must be a positive integer, got {value!r}")
+        check(self.vocab_size >= 0, "vocab_size", f"must be >= 0, got {self.vocab_size}")
+        check(self.context_length >= 1, "context_length", f"must be >= 1, got {self.context_length}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -11,61 +11,52 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from moviegpt.errors import ConfigError, check
+from moviegpt.errors import check
+from moviegpt.settings import FIXED, at_least, between, derived, setting, validate
 
 
 @dataclass
 class GPTConfig:
-    vocab_size: int
-    context_length: int = 256
-    n_embd: int = 768
-    n_head: int = 8
-    n_layer: int = 8
-    dropout: float = 0.3
-    bias: bool = True
-    # Options that only the original MovieGPT's checkpoints need (checkpoint/original.py); ours keep the defaults.
-    attention_scale: str = "head_size"  # scores scaled by head_size ** -0.5, or "n_embd" ** -0.5 (original)
-    activation: str = "gelu"  # MLP nonlinearity: "gelu", or "relu" (original)
-    tie_weights: bool = True  # output head shares the token embedding (the original's head is separate)
-    head_bias: bool = False  # the original's output head has a bias
-    # Modern options (the defaults are nanoGPT's recipe, so older checkpoints load and generate the same text).
-    position: str = "learned"  # "learned" position embeddings, or "rope" (rotary: no table, any length)
+    """The model's sizes and options. The defaults are the original MovieGPT's sizes and nanoGPT's recipe, so a
+    checkpoint saved before an option existed loads and generates as it did; presets (training/presets.py) choose
+    other values."""
+
+    vocab_size: int = derived(0)  # set from the tokenizer
+    context_length: int = setting(256, "tokens the model sees at once", check=at_least(1), resume=FIXED)
+    n_embd: int = setting(768, "embedding width", check=at_least(1), resume=FIXED)
+    n_head: int = setting(8, "attention heads; must divide n_embd", check=at_least(1), resume=FIXED)
+    n_layer: int = setting(8, "transformer blocks", check=at_least(1), resume=FIXED)
+    dropout: float = setting(0.3, "dropout probability", check=between(0, 1, high_open=True), resume=FIXED)
+    position: str = setting(
+        "learned", "learned position embeddings, or rotary (rope)", choices=("learned", "rope"), resume=FIXED
+    )
+    norm: str = setting("layernorm", "normalisation layers", choices=("layernorm", "rmsnorm"), resume=FIXED)
+    qk_norm: bool = setting(False, "RMS-normalise queries and keys per head", resume=FIXED)
+    activation: str = setting(
+        "gelu", "MLP nonlinearity (relu2: ReLU squared)", choices=("gelu", "relu", "relu2"), resume=FIXED
+    )
+    zero_init: bool = setting(False, "residual projections (and an untied head) start at zero", resume=FIXED)
+    tie_weights: bool = setting(True, "the output head shares the token embedding", resume=FIXED)
+    logit_softcap: float = setting(
+        0.0, "> 0: logits = cap * tanh(logits / cap); 0 is off", check=at_least(0), resume=FIXED
+    )
+    bigram_logits: bool = setting(False, "add a learned table of next-token logits from the current one", resume=FIXED)
     rope_base: float = 10000.0
-    norm: str = "layernorm"  # "layernorm", or "rmsnorm"
-    qk_norm: bool = False  # RMS-normalise queries and keys per head before attention
-    zero_init: bool = False  # residual projections (and an untied head) start at zero
-    logit_softcap: float = 0.0  # > 0: logits = cap * tanh(logits / cap)
-    bigram_logits: bool = False  # add a learned vocab x vocab table of next-token logits from the current token
+    bias: bool = True
+    # Only the original MovieGPT's checkpoints need these (checkpoint/original.py); ours keep the defaults.
+    attention_scale: str = "head_size"  # scores scaled by head_size ** -0.5, or "n_embd" ** -0.5 (original)
+    head_bias: bool = False  # the original's output head has a bias
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "context_length", "n_embd", "n_head", "n_layer"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ConfigError(name, f"must be a positive integer, got {value!r}")
+        validate(self)
+        check(self.vocab_size >= 0, "vocab_size", f"must be >= 0, got {self.vocab_size}")
         check(self.n_embd % self.n_head == 0, "n_embd", f"({self.n_embd}) must be divisible by n_head ({self.n_head})")
-        check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
-        check(
-            self.attention_scale in ("head_size", "n_embd"),
-            "attention_scale",
-            f"must be head_size or n_embd, got {self.attention_scale!r}",
-        )
-        check(
-            self.activation in ACTIVATIONS,
-            "activation",
-            f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}",
-        )
-        check(self.position in ("learned", "rope"), "position", f"must be learned or rope, got {self.position!r}")
-        check(self.norm in ("layernorm", "rmsnorm"), "norm", f"must be layernorm or rmsnorm, got {self.norm!r}")
         check(
             self.position != "rope" or (self.n_embd // self.n_head) % 2 == 0,
             "n_head",
             "must leave an even head size for rotary positions",
         )
-        check(
-            math.isfinite(self.logit_softcap) and self.logit_softcap >= 0,
-            "logit_softcap",
-            f"must be a finite number >= 0, got {self.logit_softcap}",
-        )
+        check(self.attention_scale in ("head_size", "n_embd"), "attention_scale", "must be head_size or n_embd")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -188,6 +179,7 @@ class Block(nn.Module):
 class GPT(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
+        check(config.vocab_size > 0, "vocab_size", "must be set before a model is built")
         self.config = config
         self.token_embedding = nn.Embedding(config.vocab_size, config.n_embd)
         if config.position == "learned":

@@ -3,6 +3,7 @@ the kinds: the GPT (model.py) and the bigram baseline (bigram.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Protocol
 
 import torch
@@ -54,3 +55,9 @@ def model_from_config(config: dict[str, Any]) -> LanguageModel:
         return model_class(config_class(**config))
     except TypeError as exc:
         raise UserError(f"checkpoint has an unknown model config: {exc}") from None
+
+
+def build_model(config: GPTConfig | BigramConfig, vocab_size: int) -> LanguageModel:
+    """A freshly initialised model of a config whose vocabulary is now known."""
+    config = dataclasses.replace(config, vocab_size=vocab_size)
+    return GPT(config) if isinstance(config, GPTConfig) else BigramLanguageModel(config)

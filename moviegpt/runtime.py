@@ -7,14 +7,43 @@ import os
 import random
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from moviegpt.errors import UserError
+from moviegpt.settings import FIXED, FREE, between, setting, validate
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DEFAULT_SEED = 7331
+
+
+@dataclass
+class Runtime:
+    """Where and in what precision a command runs, where its caches go, and its random seed."""
+
+    device: str = setting("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    dtype: str = setting(
+        "auto",
+        "autocast precision; auto = bfloat16 where supported (on a CPU: where measured faster), float16 on older "
+        "GPUs, else float32",
+        choices=("auto", *DTYPES),
+        resume=FREE,
+    )
+    cache_dir: str | None = setting(
+        None, "where token caches and downloads go (default $MOVIEGPT_CACHE_DIR, else ~/.cache/moviegpt)", resume=FREE
+    )
+    seed: int = setting(
+        DEFAULT_SEED,
+        "random seed for initialisation, batches and sampling",
+        check=between(0, 2**63 - 1),
+        resume=FIXED,
+    )
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 def resolve_device(name: str = "auto") -> torch.device:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-
 from moviegpt.checkpoint import save_checkpoint
 from moviegpt.cli.loading import checkpoint_from_flags
+from moviegpt.cli.settings import Settings
 
 
-def convert_command(args: argparse.Namespace) -> None:
-    save_checkpoint(args.convert, checkpoint_from_flags(args))
-    print(f"saved {args.convert}; generate with: python gpt.py --checkpoint {args.convert}", flush=True)
+def convert_command(settings: Settings) -> None:
+    out = settings.command.convert
+    save_checkpoint(out, checkpoint_from_flags(settings))
+    print(f"saved {out}; generate with: python gpt.py --checkpoint {out}", flush=True)

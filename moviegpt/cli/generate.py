@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from moviegpt.cli.interactive import Session, repl
 from moviegpt.cli.loading import LoadedModel, load_for_inference
 from moviegpt.cli.posters import poster_credit, save_posters
-from moviegpt.cli.settings import generation_config
+from moviegpt.cli.settings import Settings
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.outputs import check_outputs_dir, save_output
 
@@ -25,34 +24,34 @@ def read_prompt(prompt: str | None) -> str:
         return ""
 
 
-def generate_and_save(loaded: LoadedModel, args: argparse.Namespace) -> None:
+def generate_and_save(loaded: LoadedModel, settings: Settings) -> None:
     """Generate as the flags say (one prompt, a title, or the interactive loop) and save under outputs/."""
+    command = settings.command
     session = Session(
         loaded.model,
         loaded.tokenizer,
-        generation_config(args, loaded.record_format),
+        settings.generation_for(loaded.record_format),
         loaded.record_format,
-        typewriter=args.typewriter,
+        typewriter=command.typewriter,
     )
 
     def posters(text: str, config: GenerationConfig) -> None:
         credit = poster_credit(loaded.model, config, loaded.name)
-        save_posters(text, loaded.record_format, credit, args.posters_dir)
+        save_posters(text, loaded.record_format, credit, command.posters_dir)
 
-    if args.interactive:
-        repl(session, args.outputs_dir, poster=posters)
+    if command.interactive:
+        repl(session, command.outputs_dir, poster=posters)
         return
-    if args.title is not None:
-        prompt = session.title_prompt(args.title)
+    if command.title is not None:
+        prompt = session.title_prompt(command.title)
     else:
-        prompt = read_prompt(args.prompt) or session.default_prompt()
+        prompt = read_prompt(command.prompt) or session.default_prompt()
     text = session.run(prompt)
-    print(f"saved to {save_output(text, args.outputs_dir)}")
-    if args.poster:
+    print(f"saved to {save_output(text, command.outputs_dir)}")
+    if command.poster:
         posters(text, session.config)
 
 
-def generate_command(args: argparse.Namespace) -> None:
-    generation_config(args)  # bad settings are refused before the checkpoint is loaded
-    check_outputs_dir(args.outputs_dir)
-    generate_and_save(load_for_inference(args), args)
+def generate_command(settings: Settings) -> None:
+    check_outputs_dir(settings.command.outputs_dir)
+    generate_and_save(load_for_inference(settings), settings)

@@ -16,24 +16,20 @@ from moviegpt.generation.outputs import save_output, write_text
 from moviegpt.generation.streamers import TerminalStreamer
 from moviegpt.models import LanguageModel
 from moviegpt.records import RecordFormat
+from moviegpt.settings import Setting, declared
 from moviegpt.tokenizer import Tokenizer
 
-SETTABLE = {
-    "temperature": float,
-    "top_k": int,
-    "top_p": float,
-    "max_new_tokens": int,
-    "repetition_penalty": float,
-    "num_samples": int,
-    "num_beams": int,
-    "decode": str,
-}
-HELP = (
-    "type a prompt, or :title <name>, :set <setting> <value> ("
-    + ", ".join(SETTABLE)
-    + "), :settings, :poster (the last movie as a poster), quit / exit / Ctrl-D; "
-    "Ctrl-C stops a generation"
-)
+
+def settable(config: GenerationConfig) -> dict[str, Setting]:
+    """What `:set` can change: the generation settings declared live in the REPL."""
+    return {s.name: s for s in declared(type(config)) if "repl" in s.live}
+
+
+def help_line(config: GenerationConfig) -> str:
+    return (
+        f"type a prompt, or :title <name>, :set <setting> <value> ({', '.join(settable(config))}), :settings, "
+        ":poster (the last movie as a poster), quit / exit / Ctrl-D; Ctrl-C stops a generation"
+    )
 
 
 @dataclass
@@ -66,24 +62,20 @@ class Session:
 
 
 def parse_setting(line: str, config: GenerationConfig) -> GenerationConfig:
-    """`:set name value` -> a new, checked config (`decode` sets the strategy, as the flag does)."""
-    parts = line.split(maxsplit=2)
-    if len(parts) != 3 or parts[1] not in SETTABLE:
-        raise UserError(f"usage: :set <{'|'.join(SETTABLE)}> <value>")
+    """`:set name value` -> a new config, checked as the flag of that name is."""
+    parts, names = line.split(maxsplit=2), settable(config)
+    if len(parts) != 3 or parts[1] not in names:
+        raise UserError(f"usage: :set <{'|'.join(names)}> <value>")
     name, text = parts[1], parts[2].strip()
-    if name == "top_k" and text.lower() in ("none", "off"):
-        return dataclasses.replace(config, top_k=None)
     try:
-        value = SETTABLE[name](text)
-    except ValueError:
-        raise UserError(f"{name} takes a {SETTABLE[name].__name__}, got {text!r}") from None
-    return dataclasses.replace(config, **{"strategy" if name == "decode" else name: value})
+        return dataclasses.replace(config, **{name: names[name].parse(text)})
+    except ValueError as exc:
+        raise UserError(f"{name} {exc}") from None
 
 
 def describe(config: GenerationConfig) -> str:
     """The settings as `:set` names them."""
-    values = {name: getattr(config, "strategy" if name == "decode" else name) for name in SETTABLE}
-    return ", ".join(f"{name} {value}" for name, value in values.items())
+    return ", ".join(f"{name} {getattr(config, name)}" for name in settable(config))
 
 
 class Repl:
@@ -105,7 +97,7 @@ class Repl:
         elif word == ":set":
             session.config = parse_setting(line, session.config)
             name = line.split()[1]
-            session.out.write(f"{name} = {getattr(session.config, 'strategy' if name == 'decode' else name)}\n")
+            session.out.write(f"{name} = {getattr(session.config, name)}\n")
         elif word == ":poster":
             if not self.log or self.poster is None:
                 raise UserError("nothing generated yet: generate a movie first, then :poster")
@@ -118,7 +110,7 @@ class Repl:
 
     def run(self, stdin: TextIO) -> Path | None:
         out = self.session.out
-        out.write(f"MovieGPT interactive: {HELP}\n")
+        out.write(f"MovieGPT interactive: {help_line(self.session.config)}\n")
         while True:
             out.write(">> ")
             out.flush()

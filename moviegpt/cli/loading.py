@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from moviegpt.checkpoint import (
     record_format_of,
 )
 from moviegpt.cli.paths import resolve_cache_dir
+from moviegpt.cli.settings import Settings
 from moviegpt.data.download import fetch
 from moviegpt.data.sources import resolve_sources
 from moviegpt.errors import UserError
@@ -39,42 +39,46 @@ class LoadedModel:
     name: str  # the checkpoint's file name, for poster credits and the web page
 
 
-def local_checkpoint(spec: str, args: argparse.Namespace) -> Path:
+def local_checkpoint(spec: str, settings: Settings) -> Path:
     """A checkpoint path, URL, Drive link or id as a local file (downloads cached), checked against --sha256."""
-    return fetch(spec, resolve_cache_dir(args.cache_dir) / "downloads", args.sha256, reject_html=True)
+    downloads = resolve_cache_dir(settings.runtime.cache_dir) / "downloads"
+    return fetch(spec, downloads, settings.command.sha256, reject_html=True)
 
 
-def original_training_text(args: argparse.Namespace) -> Path | None:
+def original_training_text(settings: Settings) -> Path | None:
     """With --checkpoint, --training_data names the text an original MovieGPT checkpoint was trained on."""
-    if not args.training_data:
+    if not settings.command.training_data:
         return None
-    files = resolve_sources(args.training_data, resolve_cache_dir(args.cache_dir) / "downloads")
+    downloads = resolve_cache_dir(settings.runtime.cache_dir) / "downloads"
+    files = resolve_sources(settings.command.training_data, downloads)
     if len(files) != 1:
         raise UserError("with --checkpoint, --training_data takes the one file the original model was trained on")
     return files[0]
 
 
-def checkpoint_from_flags(args: argparse.Namespace) -> Checkpoint:
+def checkpoint_from_flags(settings: Settings) -> Checkpoint:
     """The --checkpoint as a loaded checkpoint of ours (downloaded, checked, converted from the original's)."""
-    return load_checkpoint(local_checkpoint(args.checkpoint, args), original_training_text(args))
+    path = local_checkpoint(settings.command.checkpoint, settings)
+    return load_checkpoint(path, original_training_text(settings))
 
 
 def on_device(
     model: LanguageModel,
     tokenizer: Tokenizer,
     record_format: RecordFormat | None,
-    args: argparse.Namespace,
+    settings: Settings,
     name: str,
     device: torch.device | None = None,
 ) -> LoadedModel:
     """The model in evaluation mode on `device` (default --device), weights in the inference dtype of --dtype."""
-    device = device or resolve_device(args.device)
-    model = prepare_for_inference(model, device, resolve_inference_dtype(args.dtype, device))
+    device = device or resolve_device(settings.runtime.device)
+    model = prepare_for_inference(model, device, resolve_inference_dtype(settings.runtime.dtype, device))
     return LoadedModel(model, tokenizer, record_format, device, name)
 
 
-def load_for_inference(args: argparse.Namespace) -> LoadedModel:
+def load_for_inference(settings: Settings) -> LoadedModel:
     """--checkpoint's model on its device, with its tokenizer and record format."""
-    checkpoint = checkpoint_from_flags(args)
+    checkpoint = checkpoint_from_flags(settings)
     model, tokenizer = model_from_checkpoint(checkpoint)
-    return on_device(model, tokenizer, record_format_of(checkpoint), args, Path(args.checkpoint).name)
+    name = Path(settings.command.checkpoint).name
+    return on_device(model, tokenizer, record_format_of(checkpoint), settings, name)

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 
-from moviegpt.cli.arguments import parse_args
+from moviegpt.cli.arguments import parse_settings
 from moviegpt.cli.compare import compare_command
 from moviegpt.cli.convert import convert_command
 from moviegpt.cli.evaluate import evaluate_command
 from moviegpt.cli.generate import generate_command
 from moviegpt.cli.posters import poster_from_command
 from moviegpt.cli.serve import serve_command
-from moviegpt.cli.settings import ignored_training_flags
+from moviegpt.cli.settings import Settings, ignored_training_flags
 from moviegpt.cli.train import train_command
 from moviegpt.errors import UserError
 
-Command = Callable[[argparse.Namespace], None]
+Command = Callable[[Settings], None]
 # Flags that name a command of their own and need --checkpoint, with what the checkpoint is for.
 WITH_CHECKPOINT: tuple[tuple[str, Command, str], ...] = (
     ("serve", serve_command, "the model to serve"),
@@ -26,33 +25,34 @@ WITH_CHECKPOINT: tuple[tuple[str, Command, str], ...] = (
 )
 
 
-def command_for(args: argparse.Namespace) -> Command:
+def command_for(settings: Settings) -> Command:
     """The one command the flags ask for."""
-    for flag, command, what in WITH_CHECKPOINT:
-        if getattr(args, flag):
-            if not args.checkpoint:
+    command = settings.command
+    for flag, run, what in WITH_CHECKPOINT:
+        if getattr(command, flag):
+            if not command.checkpoint:
                 raise UserError(f"--{flag} needs --checkpoint ({what})")
-            return command
-    if args.poster_from:
+            return run
+    if command.poster_from:
         return poster_from_command
-    if args.compare:
+    if command.compare:
         return compare_command
-    return generate_command if args.checkpoint else train_command
+    return generate_command if command.checkpoint else train_command
 
 
 def main(argv: list[str] | None = None, model: str = "gpt") -> int:
     """gpt.py (model "gpt") and simple_bigram.py (model "bigram"): train, generate, evaluate, compare, serve."""
     try:
-        args = parse_args(argv, model)
-        command = command_for(args)
-        ignored = ignored_training_flags(args)
+        settings = parse_settings(argv, model)
+        command = command_for(settings)
+        ignored = ignored_training_flags(settings)
         if ignored:
             print(
-                f"warning: {', '.join(ignored)} only apply to training; ignored with --checkpoint (the model's own "
-                "settings are used)",
+                f"warning: {', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} only to training; "
+                "ignored with --checkpoint (the model's own settings are used)",
                 file=sys.stderr,
             )
-        command(args)
+        command(settings)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from moviegpt.cli.settings import Settings
 from moviegpt.data.textfile import read_text
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.models import LanguageModel
@@ -14,14 +14,14 @@ from moviegpt.records import RecordFormat
 
 def poster_credit(model: LanguageModel, config: GenerationConfig, name: str) -> str:
     """The poster's small print: the model and the sampling settings it was generated with."""
-    if config.strategy == "sample":
+    if config.decode == "sample":
         sampling = (
             f"temperature {config.temperature:g}"
             + (f", top_k {config.top_k}" if config.top_k else "")
             + (f", top_p {config.top_p:g}" if config.top_p else "")
         )
     else:
-        sampling = config.strategy + (f", {config.num_beams} beams" if config.strategy == "beam" else "")
+        sampling = config.decode + (f", {config.num_beams} beams" if config.decode == "beam" else "")
     return f"written by MovieGPT · {name} · {model.num_parameters() / 1e6:.1f}M parameters · {sampling}"
 
 
@@ -34,7 +34,8 @@ def save_posters(text: str, record_format: RecordFormat | None, credit: str, pos
     return paths
 
 
-def poster_from_command(args: argparse.Namespace) -> None:
+def poster_from_command(settings: Settings) -> None:
     """--poster_from FILE: posters for the movies in a text already generated (no model needed)."""
-    text = read_text(args.poster_from, what="--poster_from file")
-    save_posters(text, None, f"written by MovieGPT · {Path(args.poster_from).name}", args.posters_dir)
+    source = settings.command.poster_from
+    text = read_text(source, what="--poster_from file")
+    save_posters(text, None, f"written by MovieGPT · {Path(source).name}", settings.command.posters_dir)

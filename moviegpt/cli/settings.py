@@ -1,208 +1,231 @@
-"""From flags to typed configs: each config checks its values once, and a bad one is reported by its flag name."""
+"""Typed settings for the commands: what each command is asked to do (CommandSettings), and the Settings bundle of
+every config a command receives, built from one flat table of values by setting name. The resume and --init_from
+merges and the "ignored with --checkpoint" warning are derived from the declarations (moviegpt/settings.py)."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-from dataclasses import fields
-from pathlib import Path
-from typing import TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from moviegpt.checkpoint import Checkpoint
-from moviegpt.cli.arguments import SCRIPTS
-from moviegpt.cli.paths import resolve_cache_dir, resolve_training_data
-from moviegpt.data.corpus import DataConfig
-from moviegpt.data.sources import resolve_sources
 from moviegpt.errors import ConfigError, UserError
 from moviegpt.generation.config import GenerationConfig
+from moviegpt.model import GPTConfig
+from moviegpt.models import MODEL_KINDS
 from moviegpt.records import RecordFormat
-from moviegpt.tokenizer import TokenizerSpec, tokenizer_from_dict
-from moviegpt.training.config import TrainConfig
-from moviegpt.training.presets import LEGACY_RECIPE, MODEL_OPTIONS
-from moviegpt.training.run import ModelSettings, Resume, RunConfig
+from moviegpt.runtime import Runtime
+from moviegpt.settings import FIXED, FREE, Setting, at_least, build, declared, settable_fields, setting, validate
+from moviegpt.tokenizer import TokenizerSpec
+from moviegpt.training.config import RunSettings, TrainConfig
+from moviegpt.web.server import ServeSettings
 
-T = TypeVar("T")
-FLAG_OF_FIELD = {"strategy": "decode", "kind": "tokenizer"}  # config fields whose flag has another name
-
-# What a resumed run takes from its checkpoint: fixed (a different explicit value is refused) or defaulted.
-RESUME_FIXED = (
-    *MODEL_OPTIONS,
-    "optimizer",
-    "muon_lr",
-    "schedule",
-    "cooldown_frac",
-    "batch_size",
-    "context_length",
-    "n_embd",
-    "n_head",
-    "n_layer",
-    "dropout",
-    "lr",
-    "grad_accum",
-    "seed",
-    "tokenizer",
-    "vocab_size",
-    "min_freq",
-)
-RESUME_DEFAULTED = (
-    "epochs",
-    "max_iters",
-    "max_minutes",
-    "eval_iters",
-    "eval_interval",
-    "logging_steps",
-    "keep_checkpoints",
-    "checkpoint_every_minutes",
-    "checkpoint_every_steps",
-    "dtype",
-    "compile",
-    "wandb_project",
-    "cache_dir",
-)
+SCRIPTS = {"gpt": "gpt.py", "bigram": "simple_bigram.py"}  # the command of each kind of model
 
 
-# Flags that only shape a training run: given with --checkpoint (generate, evaluate, serve, convert) they do nothing.
-TRAINING_ONLY = (
-    *RESUME_FIXED,
-    *RESUME_DEFAULTED,
-    "preset",
-    "schedule",
-    "cooldown_frac",
-    "out_dir",
-    "resume",
-    "init_from",
-    "wandb",
-    "dist_timeout_minutes",
-)
+@dataclass
+class CommandSettings:
+    """What to do: train on which text, or which checkpoint to generate from, evaluate, serve or convert."""
 
-
-def ignored_training_flags(args: argparse.Namespace) -> list[str]:
-    """The training flags given to a command that loads --checkpoint (they would be silently ignored)."""
-    if not args.checkpoint or args.compare:
-        return []
-    also_for_generation = {"seed", "dtype", "cache_dir"}
-    return [f"--{n}" for n in dict.fromkeys(TRAINING_ONLY) if n in args.explicit and n not in also_for_generation]
-
-
-def from_flags(config_class: type[T], args: argparse.Namespace, **values: object) -> T:
-    """Build a config dataclass from the flags named like its fields (and explicit values); a ConfigError naming
-    a field becomes a UserError naming its flag."""
-    for f in fields(config_class):
-        flag = FLAG_OF_FIELD.get(f.name, f.name)
-        if f.name not in values and hasattr(args, flag):
-            values[f.name] = getattr(args, flag)
-    try:
-        return config_class(**values)
-    except ConfigError as exc:
-        raise UserError(f"--{FLAG_OF_FIELD.get(exc.field, exc.field)} {exc.problem}") from None
-
-
-def stop_strings(args: argparse.Namespace, record_format: RecordFormat | None) -> list[str]:
-    if args.no_stop:
-        return []
-    if args.stop:
-        return args.stop
-    return [record_format.end] if record_format else []
-
-
-def generation_config(args: argparse.Namespace, record_format: RecordFormat | None = None) -> GenerationConfig:
-    return from_flags(GenerationConfig, args, stop_strings=stop_strings(args, record_format))
-
-
-def train_config(args: argparse.Namespace) -> TrainConfig:
-    return from_flags(TrainConfig, args)
-
-
-def model_settings(args: argparse.Namespace) -> ModelSettings:
-    options = {} if args.model == "bigram" else {name: getattr(args, name) for name in MODEL_OPTIONS}
-    return from_flags(ModelSettings, args, kind=args.model, options=options)
-
-
-def data_config(args: argparse.Namespace) -> DataConfig:
-    spec = from_flags(TokenizerSpec, args, kind=args.tokenizer)
-    return DataConfig(resolve_training_data(args.training_data), resolve_cache_dir(args.cache_dir), spec)
-
-
-def check_same_data(args: argparse.Namespace, saved: list[str]) -> None:
-    """--training_data given with --resume must name the run's own files (resolved, in order)."""
-    given = resolve_sources(args.training_data, resolve_cache_dir(args.cache_dir) / "downloads")
-    if [p.resolve() for p in given] != [Path(p).resolve() for p in saved]:
-        raise UserError(
-            f"--training_data {' '.join(args.training_data)} is not the data of the run being resumed "
-            f"({', '.join(saved)}); leave it out, or start a new run"
-        )
-
-
-def merge_resume_args(args: argparse.Namespace, saved: dict) -> argparse.Namespace:
-    """The run's own settings from its checkpoint; --epochs, --max_iters, --max_minutes may extend it. The same
-    flags as the original command are accepted; one that would change the run is refused, naming it."""
-    merged = vars(args).copy()
-    for name in RESUME_FIXED:
-        value = saved.get(name, LEGACY_RECIPE.get(name, merged[name]))  # a run from before the option: the old way
-        if name in args.explicit and merged[name] != value:
-            raise UserError(
-                f"--{name} {merged[name]} conflicts with the run being resumed ({value}); leave it out to resume"
-            )
-        merged[name] = value
-    for name in RESUME_DEFAULTED:
-        if name not in args.explicit:
-            merged[name] = saved.get(name, merged[name])
-    if saved.get("model", "gpt") != args.model:
-        kind = saved.get("model", "gpt")
-        raise UserError(f"the run being resumed trained a {kind} model; resume it with {SCRIPTS[kind]}")
-    if "training_data" in args.explicit:
-        check_same_data(args, saved["training_data"])
-    merged["training_data"] = saved["training_data"]
-    return argparse.Namespace(**merged)
-
-
-INIT_FIXED = ("context_length", "n_embd", "n_head", "n_layer", "dropout", *MODEL_OPTIONS)
-
-
-def merge_init_args(args: argparse.Namespace, init: Checkpoint) -> argparse.Namespace:
-    """--init_from: the model's sizes and options are the checkpoint's; a flag that differs is refused."""
-    if args.resume:
-        raise UserError("--init_from starts a new run from a checkpoint and --resume goes on with one: choose one")
-    kind = init.model_config.get("kind", "gpt")
-    if kind != args.model:
-        raise UserError(f"--init_from {args.init_from} holds a {kind} model; fine-tune it with {SCRIPTS[kind]}")
-    merged = vars(args).copy()
-    for name in INIT_FIXED if kind == "gpt" else ("context_length",):
-        value = init.model_config.get(name, LEGACY_RECIPE.get(name))
-        if name in args.explicit and merged[name] != value:
-            raise UserError(f"--{name} {merged[name]} differs from the model of --init_from ({value}); leave it out")
-        merged[name] = value
-    merged["tokenizer"] = init.tokenizer["kind"]
-    return argparse.Namespace(**merged)
-
-
-def run_config(
-    args: argparse.Namespace,
-    resume: Resume | None = None,
-    data: DataConfig | None = None,
-    init: Checkpoint | None = None,
-) -> RunConfig:
-    """The whole training run from flags (for --resume: args already merged with the checkpoint's); `data`
-    replaces the flags' own training data (simple_bigram.py --compare trains on the GPT's); `init` is the
-    --init_from checkpoint, whose tokenizer encodes the new text."""
-    data = data or data_config(args)
-    if init is not None:
-        data = dataclasses.replace(data, fixed_tokenizer=tokenizer_from_dict(init.tokenizer))
-    tokenizer = {
-        "tokenizer": data.tokenizer.kind,
-        "vocab_size": data.tokenizer.vocab_size,
-        "min_freq": data.tokenizer.min_freq,
-    }
-    return RunConfig(
-        data=data,
-        model=model_settings(args),
-        train=train_config(args),
-        out_dir=args.out_dir,
-        device=args.device,
-        dtype=args.dtype,
-        wandb_mode=args.wandb,
-        wandb_project=args.wandb_project,
-        resume=resume,
-        init=init,
-        run_args={**{k: v for k, v in vars(args).items() if k != "explicit"}, **tokenizer},
+    checkpoint: str | None = setting(
+        None,
+        "generate from this checkpoint (a file, http(s) URL, Google Drive link or file id); for one of the original "
+        "MovieGPT, add --training_data with its training text",
     )
+    training_data: list[str] | None = setting(
+        None,
+        "UTF-8 text to train on: files, folders of .txt, globs or http(s) URLs (default "
+        "dataset/movie_descriptions.txt, else the shipped dataset/simple_movies.txt)",
+        cli={"nargs": "+", "metavar": "SOURCE"},
+    )
+    sha256: str | None = setting(None, "refuse a --checkpoint/--resume file whose SHA-256 is not this hex digest")
+    prompt: str | None = setting(None, "text to continue; asked for when stdin is a terminal; empty = a new record")
+    title: str | None = setting(None, "generate the description of a movie with this title (the training template)")
+    interactive: bool = setting(
+        False, "a `>> ` prompt loop: prompts, :title <name>, :set <name> <value>", cli={"action": "store_true"}
+    )
+    no_stop: bool = setting(False, "never stop early: always generate --max_new_tokens", cli={"action": "store_true"})
+    typewriter: bool = setting(
+        True,
+        "print the generation once at the end instead of character by character",
+        cli={"flag": "--disable-typewriter", "action": "store_false"},
+    )
+    outputs_dir: str = setting("outputs", "folder for generated text files")
+    poster: bool = setting(
+        False,
+        "also draw each generated movie as a poster PNG in --posters_dir (named after the title)",
+        cli={"action": "store_true"},
+    )
+    poster_from: str | None = setting(
+        None, "draw posters for the movies in a text file already generated", cli={"metavar": "FILE"}
+    )
+    posters_dir: str = setting("posters", "folder for posters")
+    serve: bool = setting(
+        False, "with --checkpoint: a local web page to generate movies and posters", cli={"action": "store_true"}
+    )
+    convert: str | None = setting(
+        None,
+        "with --checkpoint: save it as a self-contained checkpoint of ours (an original MovieGPT one needs "
+        "--training_data)",
+        cli={"metavar": "OUT"},
+    )
+    evaluate: str | None = setting(
+        None,
+        "with --checkpoint: exact loss, bits per character and perplexity on FILE",
+        cli={"metavar": "FILE"},
+    )
+    eval_stride: int | None = setting(
+        None,
+        "characters the --evaluate window moves each time; 1 gives every character the full context (default: half "
+        "the context)",
+        check=at_least(1),
+    )
+    json: bool = setting(
+        False, "with --evaluate or --compare: print one JSON line for scripts", cli={"action": "store_true"}
+    )
+    compare: str | None = setting(
+        None,
+        "train the bigram on a GPT checkpoint's data (or use --checkpoint) and compare their validation loss",
+        kinds=("bigram",),
+        cli={"metavar": "CHECKPOINT"},
+    )
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+# Every class that declares settings (in the order of --help), and those a command that loads --checkpoint reads.
+CONFIG_CLASSES = (CommandSettings, RunSettings, TokenizerSpec, GPTConfig, TrainConfig, GenerationConfig, Runtime,
+                  ServeSettings)  # fmt: skip
+GENERATION_SIDE = (CommandSettings, GenerationConfig, Runtime, ServeSettings)
+
+
+@cache
+def registry() -> dict[str, Setting]:
+    """Every declared setting by name; a name is declared once."""
+    found: dict[str, Setting] = {}
+    for config_class in CONFIG_CLASSES:
+        for s in declared(config_class):
+            assert s.name not in found, f"{s.name} is declared twice"
+            found[s.name] = s
+    return found
+
+
+def model_class(kind: str) -> type:
+    return MODEL_KINDS[kind][0]
+
+
+def is_model_setting(s: Setting) -> bool:
+    """Whether the setting is one of the model's own (sizes, options), which a checkpoint's model config holds."""
+    return s.owner is model_class("gpt")
+
+
+def applies_to(s: Setting, kind: str) -> bool:
+    """Whether the command of this kind of model has the setting (a model's own settings only where it has them)."""
+    if s.kinds is not None:
+        return kind in s.kinds
+    return not is_model_setting(s) or s.name in settable_fields(model_class(kind))
+
+
+def settings_for(kind: str) -> list[Setting]:
+    return [s for s in registry().values() if applies_to(s, kind)]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every config a command may need, built from one table of values by setting name."""
+
+    kind: str  # "gpt" or "bigram": the model of gpt.py or of simple_bigram.py
+    values: Mapping[str, Any]
+    explicit: frozenset[str]  # the settings given on the command line
+    command: CommandSettings
+    runtime: Runtime
+    generation: GenerationConfig  # stop None: the record end of a movie-format model (see generation_for)
+    serve: ServeSettings
+    run: RunSettings
+    tokenizer: TokenizerSpec
+    model: Any  # GPTConfig or BigramConfig, vocab_size 0 until the tokenizer is known
+    train: TrainConfig
+
+    def generation_for(self, record_format: RecordFormat | None) -> GenerationConfig:
+        """The generation settings with the stop strings resolved: --stop, none with --no_stop, else the record end."""
+        if self.generation.stop is not None:
+            return self.generation
+        return dataclasses.replace(self.generation, stop=[record_format.end] if record_format else [])
+
+    def with_values(self, **values: Any) -> Settings:
+        """The same settings with these values replaced (and checked)."""
+        return make_settings(self.kind, {**self.values, **values}, self.explicit)
+
+    def saved(self) -> dict[str, Any]:
+        """The run's settings as its checkpoints keep them (what --resume, --compare and --init_from read back)."""
+        kept = {n: v for n, v in self.values.items() if registry()[n].resume or registry()[n].owner is RunSettings}
+        return {**kept, "model": self.kind}
+
+
+def make_settings(kind: str, values: Mapping[str, Any], explicit: frozenset[str]) -> Settings:
+    """Build every config from the values; a bad value is a one-line error naming its flag."""
+    values = {**values, "stop": []} if values.get("no_stop") else dict(values)
+    try:
+        return Settings(
+            kind,
+            values,
+            explicit,
+            command=build(CommandSettings, values),
+            runtime=build(Runtime, values),
+            generation=build(GenerationConfig, values),
+            serve=build(ServeSettings, values),
+            run=build(RunSettings, values),
+            tokenizer=build(TokenizerSpec, values),
+            model=build(model_class(kind), values),
+            train=build(TrainConfig, values),
+        )
+    except ConfigError as exc:
+        raise UserError(f"--{exc.field} {exc.problem}") from None
+
+
+def ignored_training_flags(settings: Settings) -> list[str]:
+    """The training settings given to a command that loads --checkpoint (they would be silently ignored)."""
+    if not settings.command.checkpoint or settings.command.compare:
+        return []
+    used = {name for c in GENERATION_SIDE for name in settable_fields(c)}
+    return [f"--{name}" for name in registry() if name in settings.explicit and name not in used]
+
+
+def resumed(settings: Settings, saved: Mapping[str, Any], model_config: Mapping[str, Any]) -> Settings:
+    """The settings of a run being resumed: FIXED ones are the run's (a different value given is refused), FREE
+    ones the run's unless given. A setting the run predates takes its declared default (the old behaviour)."""
+    kind = saved.get("model", "gpt")
+    if kind != settings.kind:
+        raise UserError(f"the run being resumed trained a {kind} model; resume it with {SCRIPTS[kind]}")
+    values = dict(settings.values)
+    for s in settings_for(settings.kind):
+        source = model_config if is_model_setting(s) else saved
+        if s.resume == FIXED:
+            value = source.get(s.name, s.default)
+            if s.name in settings.explicit and values[s.name] != value:
+                given = values[s.name]
+                raise UserError(f"--{s.name} {given} conflicts with the run being resumed ({value}); leave it out")
+            values[s.name] = value
+        elif s.resume == FREE and s.name not in settings.explicit and s.name in source:
+            values[s.name] = source[s.name]
+    return make_settings(settings.kind, values, settings.explicit)
+
+
+def initialised(settings: Settings, model_config: Mapping[str, Any], tokenizer: str, source: str) -> Settings:
+    """--init_from: the model's sizes and options and the tokenizer are the checkpoint's; a flag that differs is
+    refused."""
+    if settings.run.resume:
+        raise UserError("--init_from starts a new run from a checkpoint and --resume goes on with one: choose one")
+    kind = model_config.get("kind", "gpt")
+    if kind != settings.kind:
+        raise UserError(f"--init_from {source} holds a {kind} model; fine-tune it with {SCRIPTS[kind]}")
+    fixed = {s.name: model_config.get(s.name, s.default) for s in settings_for(kind) if is_model_setting(s)}
+    values = {**settings.values, **fixed, "tokenizer": tokenizer}
+    for name, value in {**fixed, "tokenizer": tokenizer}.items():
+        if name in settings.explicit and settings.values[name] != value:
+            raise UserError(
+                f"--{name} {settings.values[name]} differs from the model of --init_from ({value}); leave it out"
+            )
+    return make_settings(kind, values, settings.explicit)

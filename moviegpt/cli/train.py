@@ -3,77 +3,112 @@ generation from the trained model."""
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import os
 import sys
+from pathlib import Path
 
-from moviegpt.checkpoint import load_checkpoint, newest_good_checkpoint
-from moviegpt.cli.arguments import SCRIPTS
+from moviegpt.checkpoint import Checkpoint, load_checkpoint, newest_good_checkpoint
 from moviegpt.cli.generate import generate_and_save
 from moviegpt.cli.loading import LoadedModel, local_checkpoint, on_device
-from moviegpt.cli.settings import generation_config, merge_init_args, merge_resume_args, run_config
+from moviegpt.cli.paths import resolve_cache_dir, resolve_training_data
+from moviegpt.cli.settings import SCRIPTS, Settings, initialised, resumed
+from moviegpt.data.corpus import DataConfig
 from moviegpt.data.download import is_remote
+from moviegpt.data.sources import resolve_sources
+from moviegpt.errors import UserError
 from moviegpt.generation.outputs import check_outputs_dir
+from moviegpt.tokenizer import tokenizer_from_dict
 from moviegpt.training.distributed import DistContext, init_distributed, shutdown
-from moviegpt.training.run import (
-    Resume,
-    RunConfig,
-    TrainingInterrupted,
-    TrainingRun,
-    build_run,
-)
+from moviegpt.training.run import Resume, RunConfig, TrainingInterrupted, TrainingRun, build_run
 
 
-def resume_point(args: argparse.Namespace) -> tuple[argparse.Namespace, Resume | None]:
-    """For --resume: the flags of the run being resumed, and the checkpoint and folder to go on from."""
-    if not args.resume:
-        return args, None
-    path, checkpoint, skipped = newest_good_checkpoint(local_checkpoint(args.resume, args))
+def data_config(settings: Settings) -> DataConfig:
+    data = resolve_training_data(settings.command.training_data)
+    return DataConfig(data, resolve_cache_dir(settings.runtime.cache_dir), settings.tokenizer)
+
+
+def run_config(
+    settings: Settings, resume: Resume | None = None, init: Checkpoint | None = None, data: DataConfig | None = None
+) -> RunConfig:
+    """The whole training run; `data` replaces the flags' own training data (simple_bigram.py --compare trains on
+    the GPT's); `init` is the --init_from checkpoint, whose tokenizer encodes the new text."""
+    data = data or data_config(settings)
+    if init is not None:
+        data = dataclasses.replace(data, fixed_tokenizer=tokenizer_from_dict(init.tokenizer))
+    return RunConfig(
+        data, settings.model, settings.train, settings.run, settings.runtime, resume, init, settings.saved()
+    )
+
+
+def check_same_data(settings: Settings, saved: list[str]) -> None:
+    """--training_data given with --resume must name the run's own files (resolved, in order)."""
+    given = settings.command.training_data
+    files = resolve_sources(given, resolve_cache_dir(settings.runtime.cache_dir) / "downloads")
+    if [p.resolve() for p in files] != [Path(p).resolve() for p in saved]:
+        raise UserError(
+            f"--training_data {' '.join(given)} is not the data of the run being resumed "
+            f"({', '.join(saved)}); leave it out, or start a new run"
+        )
+
+
+def resume_point(settings: Settings) -> tuple[Settings, Resume | None]:
+    """For --resume: the settings of the run being resumed, and the checkpoint and folder to go on from."""
+    if not settings.run.resume:
+        return settings, None
+    spec = settings.run.resume
+    path, checkpoint, skipped = newest_good_checkpoint(local_checkpoint(spec, settings))
     for problem in skipped:
         print(f"skipping a damaged checkpoint: {problem}", flush=True)
     print(f"resuming from {path} (step {checkpoint.trainer['step']}, epoch {checkpoint.trainer['epoch']})", flush=True)
-    folder = None if is_remote(args.resume) else path.parent  # a downloaded run goes on in a new folder
-    return merge_resume_args(args, checkpoint.train_args or {}), Resume(checkpoint, folder)
+    saved = checkpoint.train_args or {}
+    settings = resumed(settings, saved, checkpoint.model_config)
+    if "training_data" in settings.explicit:
+        check_same_data(settings, saved["training_data"])
+    settings = settings.with_values(training_data=saved["training_data"])
+    folder = None if is_remote(spec) else path.parent  # a downloaded run goes on in a new folder
+    return settings, Resume(checkpoint, folder)
 
 
-def checked_config(args: argparse.Namespace, context: DistContext) -> tuple[argparse.Namespace, RunConfig]:
-    """Every setting checked (training, model, generation, outputs folder) before anything is created."""
-    args, resume = resume_point(args)
-    init = load_checkpoint(local_checkpoint(args.init_from, args)) if args.init_from else None
-    if init is not None:
-        args = merge_init_args(args, init)
-    config = run_config(args, resume, init=init)
-    generation_config(args)
+def checked_config(settings: Settings, context: DistContext) -> tuple[Settings, RunConfig]:
+    """Every setting checked (training, model, outputs folder) before anything is created."""
+    settings, resume = resume_point(settings)
+    init = None
+    if settings.run.init_from:
+        init = load_checkpoint(local_checkpoint(settings.run.init_from, settings))
+        settings = initialised(settings, init.model_config, init.tokenizer["kind"], settings.run.init_from)
+    config = run_config(settings, resume, init=init)
     if context.is_main:
-        check_outputs_dir(args.outputs_dir)
-    return args, config
+        check_outputs_dir(settings.command.outputs_dir)
+    return settings, config
 
 
-def train(args: argparse.Namespace, context: DistContext, rank_device) -> tuple[argparse.Namespace, TrainingRun]:
-    args, config = checked_config(args, context)
+def train(settings: Settings, context: DistContext, rank_device) -> tuple[Settings, TrainingRun]:
+    settings, config = checked_config(settings, context)
     run = build_run(config, context, rank_device)
     try:
         run.train()
     except TrainingInterrupted as stop:
-        print(f"interrupted; to go on: python {SCRIPTS[args.model]} --resume {stop.out_dir}", flush=True)
+        print(f"interrupted; to go on: python {SCRIPTS[settings.kind]} --resume {stop.out_dir}", flush=True)
         raise KeyboardInterrupt from None
-    return args, run
+    return settings, run
 
 
-def train_command(args: argparse.Namespace) -> None:
+def train_command(settings: Settings) -> None:
     """Train (under torchrun too), then generate from the trained model on rank 0."""
-    context, rank_device = init_distributed(args.device, args.dist_timeout_minutes)
+    context, rank_device = init_distributed(settings.runtime.device, settings.run.dist_timeout_minutes)
     finished = False
     try:
         if not context.is_main:
             # Only rank 0 prints (errors still reach stderr); the file stays open for the life of the process.
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        args, run = train(args, context, rank_device)
+        settings, run = train(settings, context, rank_device)
         finished = True
     finally:
         shutdown(context, finished)
     if context.is_main:
+        corpus = run.corpus
         loaded: LoadedModel = on_device(
-            run.model, run.corpus.tokenizer, run.corpus.record_format, args, "a new run", run.device
+            run.model, corpus.tokenizer, corpus.record_format, settings, "a new run", run.device
         )
-        generate_and_save(loaded, args)
+        generate_and_save(loaded, settings)

@@ -211,7 +211,7 @@ def encode_corpus(
         return cached
     if fixed is not None:
         tokenizer, write = fixed, fixed_tokenizer_writer(files, fixed)
-    elif spec.kind == "char":
+    elif spec.tokenizer == "char":
         tokenizer = build_vocabulary(files)
         write = write_tokens
     else:

@@ -1,49 +1,61 @@
-"""GenerationConfig: how to generate (names as in Hugging Face `generate`), checked once when it is built."""
+"""GenerationConfig: how to generate (names as in Hugging Face `generate`), declared and checked once."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from moviegpt.errors import check
+from moviegpt.runtime import DEFAULT_SEED
+from moviegpt.settings import at_least, between, setting, validate
 
 STRATEGIES = ("sample", "greedy", "beam")
+LIVE = ("repl", "web")  # settings that can change between generations, at the `>> ` prompt and on the web page
 
 
 @dataclass
 class GenerationConfig:
-    max_new_tokens: int = 500
-    strategy: str = "sample"  # sample (temperature, top_k, top_p), greedy, or beam (num_beams)
-    temperature: float = 1.0
-    top_k: int | None = None
-    top_p: float | None = None
-    repetition_penalty: float = 1.0
-    num_beams: int = 4
-    length_penalty: float = 1.0
-    num_samples: int = 1  # sequences generated together (HF: num_return_sequences)
-    stop_strings: list[str] = field(default_factory=list)  # each sample ends before the first of these
-    seed: int = 7331
+    max_new_tokens: int = setting(500, "limit on generated tokens", check=at_least(1), live=LIVE)
+    decode: str = setting(
+        "sample",
+        "sample (temperature/top-k/top-p), greedy (most likely), beam (beam search)",
+        choices=STRATEGIES,
+        live=("repl",),
+    )
+    temperature: float = setting(
+        1.0, "sampling temperature > 0 (greedy and beam ignore it)", check=at_least(0), live=LIVE
+    )
+    top_k: int | None = setting(None, "sample only from the k most likely tokens (off)", check=at_least(1), live=LIVE)
+    top_p: float | None = setting(
+        None,
+        "nucleus sampling: the smallest set of tokens whose probability reaches p (off)",
+        check=between(0, 1, low_open=True),
+        live=LIVE,
+    )
+    repetition_penalty: float = setting(1.0, "> 1 discourages repeating tokens", check=between(1e-3, 1e3), live=LIVE)
+    num_beams: int = setting(4, "beams for --decode beam", check=at_least(1), live=("repl",))
+    num_samples: int = setting(
+        1, "samples generated together in one batch, each stopping on its own", check=at_least(1), live=("repl",)
+    )
+    stop: list[str] | None = setting(
+        None,
+        "stop a sample at this string (repeatable; default END_OF_MOVIE for movie-format models)",
+        cli={"action": "append", "metavar": "STRING"},
+    )
+    seed: int = DEFAULT_SEED  # (--seed, declared with the Runtime)
+    length_penalty: float = 1.0  # beam search: hypotheses ranked by score / length ** length_penalty
 
     def __post_init__(self) -> None:
-        check(self.strategy in STRATEGIES, "strategy", f"must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
-        check(self.max_new_tokens >= 1, "max_new_tokens", f"must be >= 1, got {self.max_new_tokens}")
+        validate(self)
         check(
-            math.isfinite(self.temperature) and (self.temperature > 0 or self.strategy != "sample"),
+            self.temperature > 0 or self.decode != "sample",
             "temperature",
-            f"must be a finite number > 0, got {self.temperature}",
+            "must be > 0 for sampling (0 is for --decode greedy or beam)",
         )
-        check(self.top_k is None or self.top_k >= 1, "top_k", f"must be >= 1, got {self.top_k}")
-        check(self.top_p is None or 0 < self.top_p <= 1, "top_p", f"must be in (0, 1], got {self.top_p}")
-        check(
-            math.isfinite(self.repetition_penalty) and self.repetition_penalty > 0,
-            "repetition_penalty",
-            f"must be a finite number > 0, got {self.repetition_penalty}",
-        )
+        check(not self.stop or all(self.stop), "stop", "must not be an empty string")
         check(math.isfinite(self.length_penalty), "length_penalty", f"must be finite, got {self.length_penalty}")
-        check(self.num_beams >= 1, "num_beams", f"must be >= 1, got {self.num_beams}")
-        check(self.num_samples >= 1, "num_samples", f"must be >= 1, got {self.num_samples}")
         check(
-            self.strategy != "beam" or self.num_samples <= self.num_beams,
+            self.decode != "beam" or self.num_samples <= self.num_beams,
             "num_samples",
             f"({self.num_samples}) cannot exceed num_beams ({self.num_beams}) in beam search",
         )

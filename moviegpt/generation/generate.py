@@ -26,7 +26,7 @@ def generate(
     row ends, while the others may still be going.
     """
     ids = prompt_ids(tokenizer, prompt)
-    stopper = Stopper(tokenizer, config.stop_strings)
+    stopper = Stopper(tokenizer, config.stop or [])
     rows = [RowText(tokenizer, stopper) for _ in range(config.num_samples)]
 
     def on_token(row: int, token: int) -> None:

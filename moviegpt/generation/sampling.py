@@ -38,7 +38,7 @@ def next_tokens(
 ) -> torch.Tensor:
     """One token per row: greedy (the temperature plays no part), or sampled at the temperature with top-k, top-p."""
     logits = apply_repetition_penalty(logits, history, config.repetition_penalty)
-    if config.strategy == "greedy":
+    if config.decode == "greedy":
         return logits.argmax(dim=-1)
     logits = top_p_filter(top_k_filter(logits / config.temperature, config.top_k), config.top_p)
     return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)[:, 0]

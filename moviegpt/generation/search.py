@@ -130,9 +130,9 @@ def generate_ids(
     is_done: IsDone | None = None,
     on_token: OnToken | None = None,
 ) -> list[list[int]]:
-    """Token ids in, token ids out: num_samples continuations of prompt by the configured strategy."""
-    rows = config.num_beams if config.strategy == "beam" else config.num_samples
-    search = beam_search if config.strategy == "beam" else sample
+    """Token ids in, token ids out: num_samples continuations of prompt by the configured decoding."""
+    rows = config.num_beams if config.decode == "beam" else config.num_samples
+    search = beam_search if config.decode == "beam" else sample
     return search(
         IncrementalModel(model, rows),
         prompt,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from moviegpt.errors import UserError
+from moviegpt.settings import FIXED, at_least, setting, validate
 from moviegpt.tokenizer.base import Tokenizer
 from moviegpt.tokenizer.bpe import BpeTokenizer
 from moviegpt.tokenizer.char import CharTokenizer
@@ -16,28 +17,32 @@ KINDS = {"char": CharTokenizer, "word": WordTokenizer, "bpe": BpeTokenizer}
 
 @dataclass(frozen=True)
 class TokenizerSpec:
-    """--tokenizer, --vocab_size (bpe) and --min_freq (word)."""
+    """Which tokenizer to build from the training text, and its settings."""
 
-    kind: str = "char"
-    vocab_size: int = 2048
-    min_freq: int = 2
+    tokenizer: str = setting(
+        "char",
+        "char (one token per character), word (words and punctuation, rare ones <unk>) or bpe (byte-level)",
+        choices=tuple(KINDS),
+        resume=FIXED,
+    )
+    vocab_size: int = setting(2048, "--tokenizer bpe: vocabulary size", check=at_least(257), resume=FIXED)
+    min_freq: int = setting(2, "--tokenizer word: words seen fewer times become <unk>", check=at_least(1), resume=FIXED)
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise UserError(f"--tokenizer must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        if self.kind == "bpe" and self.vocab_size < 257:
-            raise UserError(f"--vocab_size must be at least 257 for bpe (256 bytes + merges), got {self.vocab_size}")
+        validate(self)
 
     def cache_key(self) -> dict:
         """What the token cache depends on (the char tokenizer has no settings)."""
-        return {"kind": self.kind} if self.kind == "char" else asdict(self)
+        if self.tokenizer == "char":
+            return {"kind": "char"}
+        return {"kind": self.tokenizer, "vocab_size": self.vocab_size, "min_freq": self.min_freq}
 
 
 def train_tokenizer(spec: TokenizerSpec, chunks: Iterable[str]) -> Tokenizer:
     """A word or BPE tokenizer learned from text chunks (the char vocabulary is collected by the token cache)."""
-    if spec.kind == "word":
+    if spec.tokenizer == "word":
         return WordTokenizer.train(chunks, spec.min_freq)
-    if spec.kind == "bpe":
+    if spec.tokenizer == "bpe":
         return BpeTokenizer.train(chunks, spec.vocab_size)
     return CharTokenizer(ch for chunk in chunks for ch in set(chunk))
 

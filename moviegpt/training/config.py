@@ -1,4 +1,4 @@
-"""TrainConfig: the settings of the training loop, checked once when it is built; TrainResult: what it ends with."""
+"""TrainConfig: the settings of the training loop, declared and checked once; TrainResult: what a run ends with."""
 
 from __future__ import annotations
 
@@ -7,59 +7,119 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from moviegpt.errors import check
+from moviegpt.runtime import DEFAULT_SEED
+from moviegpt.settings import FIXED, FREE, above, at_least, between, setting, validate
+from moviegpt.training.presets import PRESETS
 
 
 @dataclass
 class TrainConfig:
-    batch_size: int = 128
-    lr: float = 2.5e-4
-    epochs: int = 5
-    max_iters: int | None = None
-    max_minutes: float | None = None
-    eval_iters: int = 100
-    eval_interval: int | None = None  # None: four per epoch, but at least 4 * eval_iters steps apart
-    logging_steps: int = 50
+    """The training loop's settings; the defaults are the original MovieGPT's (presets choose others)."""
+
+    batch_size: int = setting(128, "sequences per training step", check=at_least(1), resume=FIXED)
+    lr: float = setting(2.5e-4, "peak learning rate", check=above(0), resume=FIXED)
+    epochs: int = setting(
+        5, "passes over the data; one = len(train) // (batch * context) steps", check=at_least(1), resume=FREE
+    )
+    max_iters: int | None = setting(
+        None, "stop after this many steps (still evaluates and checkpoints)", check=at_least(1), resume=FREE
+    )
+    max_minutes: float | None = setting(
+        None, "stop after this many minutes of training (still evaluates and checkpoints)", check=above(0), resume=FREE
+    )
+    eval_iters: int = setting(100, "batches per split in each evaluation", check=at_least(1), resume=FREE)
+    eval_interval: int | None = setting(
+        None,
+        "steps between evaluations (default: four per epoch, at least 4 * eval_iters apart)",
+        check=at_least(1),
+        resume=FREE,
+    )
+    logging_steps: int = setting(50, "steps between train-loss logs", check=at_least(1), resume=FREE)
+    grad_accum: int = setting(
+        1,
+        "micro-batches of --batch_size per optimizer step, for larger effective batches",
+        check=at_least(1),
+        resume=FIXED,
+    )
+    compile: bool | None = setting(
+        None,
+        "torch.compile the model (default: on CUDA, off on a CPU where it measured no faster; falls back to eager "
+        "with a warning when compiling fails)",
+        resume=FREE,
+    )
+    optimizer: str = setting(
+        "adamw", "adamw, or muon (Muon on hidden matrices, AdamW on the rest)", choices=("adamw", "muon"), resume=FIXED
+    )
+    muon_lr: float = setting(0.02, "Muon's peak learning rate", check=above(0), resume=FIXED)
+    schedule: str = setting(
+        "cosine", "cosine decay, or warmup-stable-decay (wsd)", choices=("cosine", "wsd"), resume=FIXED
+    )
+    cooldown_frac: float = setting(
+        0.4, "wsd: the last fraction of the run spent decaying", check=between(0, 1, low_open=True), resume=FIXED
+    )
+    keep_checkpoints: int = setting(
+        3, "newest epoch checkpoints kept, besides best.pt and last.pt; 0 keeps all", check=at_least(0), resume=FREE
+    )
+    checkpoint_every_minutes: float | None = setting(
+        None, "also checkpoint mid-epoch this often, so a long epoch is never lost", check=above(0), resume=FREE
+    )
+    checkpoint_every_steps: int | None = setting(
+        None, "also checkpoint mid-epoch every this many steps", check=at_least(1), resume=FREE
+    )
+    seed: int = DEFAULT_SEED  # (--seed, declared with the Runtime)
     warmup_iters: int | None = None  # None: 5% of the planned steps, at most 100
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.1
     grad_clip: float = 1.0
-    seed: int = 7331
-    keep_checkpoints: int = 3  # newest epoch checkpoints kept (plus best.pt and last.pt); 0 keeps all
-    checkpoint_every_minutes: float | None = None  # also save mid-epoch this often
-    checkpoint_every_steps: int | None = None  # also save mid-epoch every this many steps
-    grad_accum: int = 1  # micro-batches of batch_size per optimizer step
-    compile: bool | None = None  # torch.compile the model; None: on CUDA only (falls back to eager with a warning)
-    optimizer: str = "adamw"  # "adamw", or "muon" (Muon on hidden matrices, AdamW on the rest)
-    muon_lr: float = 0.02  # Muon's peak learning rate (its updates are orthogonalised: a different scale)
-    schedule: str = "cosine"  # "cosine" decay, or "wsd" (warmup, stable, then a linear cooldown)
-    cooldown_frac: float = 0.4  # wsd: the last fraction of the run spent decaying
     eval_share: float = 0.05  # under --max_minutes, evaluations take at most about this share of the time
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "epochs", "eval_iters", "logging_steps", "grad_accum"):
-            check(getattr(self, name) >= 1, name, f"must be >= 1, got {getattr(self, name)}")
-        for name in ("max_iters", "eval_interval", "warmup_iters", "checkpoint_every_steps"):
-            value = getattr(self, name)
-            check(value is None or value >= (0 if name == "warmup_iters" else 1), name, f"must be >= 1, got {value}")
-        for name in ("lr", "max_minutes", "checkpoint_every_minutes"):
-            value = getattr(self, name)
-            check(
-                value is None or (math.isfinite(value) and value > 0), name, f"must be a finite number > 0, got {value}"
-            )
+        validate(self)
+        check(self.warmup_iters is None or self.warmup_iters >= 0, "warmup_iters", "must be >= 0")
         for name in ("min_lr_ratio", "weight_decay", "grad_clip"):
             value = getattr(self, name)
             check(math.isfinite(value) and value >= 0, name, f"must be a finite number >= 0, got {value}")
-        check(self.optimizer in ("adamw", "muon"), "optimizer", f"must be adamw or muon, got {self.optimizer!r}")
-        check(self.schedule in ("cosine", "wsd"), "schedule", f"must be cosine or wsd, got {self.schedule!r}")
-        check(
-            math.isfinite(self.muon_lr) and self.muon_lr > 0,
-            "muon_lr",
-            f"must be a finite number > 0, got {self.muon_lr}",
-        )
-        for name in ("cooldown_frac", "eval_share"):
-            value = getattr(self, name)
-            check(math.isfinite(value) and 0 < value <= 1, name, f"must be in (0, 1], got {value}")
-        check(self.keep_checkpoints >= 0, "keep_checkpoints", f"must be >= 0, got {self.keep_checkpoints}")
+        check(0 < self.eval_share <= 1, "eval_share", f"must be in (0, 1], got {self.eval_share}")
+
+
+@dataclass
+class RunSettings:
+    """Where a training run starts from and where it writes (beside the model and the loop)."""
+
+    preset: str = setting(
+        "original",
+        "model and batch sizes and the recipe: original (the original MovieGPT's), fast (minutes on a CPU), tiny "
+        "(a smoke test)",
+        choices=tuple(PRESETS),
+        kinds=("gpt",),
+    )
+    out_dir: str | None = setting(
+        None, "folder for this run's checkpoints and metrics.jsonl (default runs/<timestamp>)"
+    )
+    resume: str | None = setting(
+        None,
+        "continue a run exactly: a checkpoint (file, URL, Drive link or id) or a run folder (its newest good one)",
+        cli={"metavar": "PATH"},
+    )
+    init_from: str | None = setting(
+        None,
+        "fine-tune: a new run starting from this checkpoint's weights and vocabulary, on --training_data",
+        cli={"metavar": "CHECKPOINT"},
+    )
+    wandb: str | None = setting(
+        None,
+        "wandb mode (default online when an API key is configured, else offline)",
+        choices=("online", "offline", "disabled"),
+    )
+    wandb_project: str = setting("moviegpt", "wandb project name", resume=FREE)
+    dist_timeout_minutes: float = setting(
+        10.0,
+        "under torchrun: how long a rank waits for the others before the job fails instead of hanging",
+        check=above(0),
+    )
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass

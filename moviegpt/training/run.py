@@ -17,14 +17,15 @@ from moviegpt.checkpoint import Checkpoint, model_from_checkpoint
 from moviegpt.data.corpus import Corpus, DataConfig, load_corpus
 from moviegpt.errors import UserError
 from moviegpt.model import GPTConfig
-from moviegpt.models import MODEL_KINDS, LanguageModel
+from moviegpt.models import LanguageModel, build_model
 from moviegpt.runtime import (
+    Runtime,
     configure_backends,
     resolve_device,
     resolve_dtype,
     seed_everything,
 )
-from moviegpt.training.config import TrainConfig, TrainResult
+from moviegpt.training.config import RunSettings, TrainConfig, TrainResult
 from moviegpt.training.distributed import (
     SINGLE,
     DistContext,
@@ -38,38 +39,6 @@ from moviegpt.training.trainer import Trainer
 
 
 @dataclass
-class ModelSettings:
-    """The model to build once the vocabulary is known: a GPT of these sizes, or the bigram baseline."""
-
-    kind: str = "gpt"
-    context_length: int = 256
-    n_embd: int = 768
-    n_head: int = 8
-    n_layer: int = 8
-    dropout: float = 0.3
-    options: dict[str, Any] = field(default_factory=dict)  # GPTConfig's architecture options (rope, qk_norm, ...)
-
-    def __post_init__(self) -> None:
-        self.config(vocab_size=1)  # refuse bad sizes now, before any file or folder is made
-
-    def config(self, vocab_size: int) -> GPTConfig | BigramConfig:
-        if self.kind == "bigram":
-            return BigramConfig(vocab_size=vocab_size, context_length=self.context_length)
-        return GPTConfig(
-            vocab_size=vocab_size,
-            context_length=self.context_length,
-            n_embd=self.n_embd,
-            n_head=self.n_head,
-            n_layer=self.n_layer,
-            dropout=self.dropout,
-            **self.options,
-        )
-
-    def build(self, vocab_size: int) -> LanguageModel:
-        return MODEL_KINDS[self.kind][1](self.config(vocab_size))
-
-
-@dataclass
 class Resume:
     checkpoint: Checkpoint  # with trainer state
     folder: Path | None  # the run folder to go on in; None (a downloaded checkpoint): a new run folder
@@ -78,16 +47,17 @@ class Resume:
 @dataclass
 class RunConfig:
     data: DataConfig
-    model: ModelSettings
+    model: GPTConfig | BigramConfig  # vocab_size 0: set from the tokenizer
     train: TrainConfig
-    out_dir: str | None = None  # None: runs/<timestamp>
-    device: str = "auto"
-    dtype: str = "auto"
-    wandb_mode: str | None = None  # None: online with an API key, else offline
-    wandb_project: str = "moviegpt"
+    run: RunSettings = field(default_factory=RunSettings)
+    runtime: Runtime = field(default_factory=Runtime)
     resume: Resume | None = None
     init: Checkpoint | None = None  # fine-tuning: start from these weights (new optimizer, new run folder)
-    run_args: dict[str, Any] = field(default_factory=dict)  # the settings by flag name, kept in checkpoints
+    saved_settings: dict[str, Any] = field(default_factory=dict)  # the settings by name, kept in checkpoints
+
+    @property
+    def kind(self) -> str:
+        return "bigram" if isinstance(self.model, BigramConfig) else "gpt"
 
 
 class TrainingInterrupted(Exception):
@@ -142,7 +112,7 @@ class TrainingRun:
     def train_args(self) -> dict[str, Any]:
         """The run's settings as stored in its checkpoints (what --resume and --compare read back)."""
         return {
-            **self.config.run_args,
+            **self.config.saved_settings,
             "training_data": [str(f) for f in self.corpus.files],
             "out_dir": str(self.out_dir),
             "world_size": self.context.world_size,
@@ -195,7 +165,7 @@ class TrainingRun:
             logger = RunLogger(
                 self.out_dir,
                 self.wandb_mode,
-                self.config.wandb_project,
+                self.config.run.wandb_project,
                 {
                     **self.train_args(),
                     "n_params": self.model.num_parameters(),
@@ -235,23 +205,23 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
     check_global_batch(corpus, config, context)
     if config.resume is not None and config.resume.checkpoint.tokenizer != corpus.tokenizer.to_dict():
         raise UserError("the training data changed since the checkpoint (its tokenizer differs); cannot resume")
-    device = rank_device or resolve_device(config.device)
+    device = rank_device or resolve_device(config.runtime.device)
     configure_backends(device)
-    dtype = resolve_dtype(config.dtype, device)
-    wandb_mode = resolve_wandb_mode(config.wandb_mode)
+    dtype = resolve_dtype(config.runtime.dtype, device)
+    wandb_mode = resolve_wandb_mode(config.run.wandb)
     out_dir = config.resume.folder if config.resume and config.resume.folder else None
     if out_dir is None and context.is_main:
-        out_dir = prepare_run_folder(config.out_dir)
+        out_dir = prepare_run_folder(config.run.out_dir)
     out_dir = Path(broadcast_from_main(str(out_dir), context))  # the same (timestamped) folder on every rank
     seed_everything(config.train.seed)
     if config.resume is not None or config.init is not None:
         model = model_from_checkpoint(config.resume.checkpoint if config.resume else config.init)[0]
     else:
-        model = config.model.build(corpus.tokenizer.vocab_size)
+        model = build_model(config.model, corpus.tokenizer.vocab_size)
     if context.enabled:
         seed_everything(config.train.seed + context.rank)  # the same initial weights, but each rank its own dropout
     note, seconds = "", 0.0
-    if config.dtype == "auto" and device.type == "cpu" and config.model.kind == "gpt":
+    if config.runtime.dtype == "auto" and device.type == "cpu" and config.kind == "gpt":
         dtype, how, seconds = fastest_cpu_dtype(model, config.train.batch_size, config.data.cache_dir / "dtypes.json")
         note = f" (--dtype auto, {how})"
     return TrainingRun(config, corpus, model, device, dtype, out_dir, wandb_mode, context, note, seconds)

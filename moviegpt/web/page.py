@@ -1,5 +1,12 @@
 """The single page of `gpt.py --serve`: a form, text streamed over server-sent events, then the poster."""
 
+from __future__ import annotations
+
+import html
+import json
+
+from moviegpt.settings import Setting
+
 PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -25,10 +32,7 @@ PAGE = """<!doctype html>
  <input id="title" placeholder="The Moon Baker">
  <label for="prompt">or a free prompt (used when the title is empty)</label>
  <textarea id="prompt" rows="2"></textarea><br>
- <label>temperature <input id="temperature" type="number" step="0.1" value="0.8"></label>
- <label>top-k <input id="top_k" type="number" value="20"></label>
- <label>top-p <input id="top_p" type="number" step="0.05" value="1.0"></label>
- <label>max length <input id="max_new_tokens" type="number" value="__MAX__"></label>
+__FIELDS__
  <button id="generate">Generate</button>
 </fieldset>
 <div id="error"></div>
@@ -40,7 +44,7 @@ PAGE = """<!doctype html>
 const $ = (id) => document.getElementById(id);
 $("generate").addEventListener("click", () => {
   const params = new URLSearchParams();
-  for (const name of ["title", "prompt", "temperature", "top_k", "top_p", "max_new_tokens"]) {
+  for (const name of ["title", "prompt", ...__NAMES__]) {
     params.set(name, $(name).value);
   }
   $("error").textContent = ""; $("output").textContent = ""; $("poster").hidden = true;
@@ -68,3 +72,19 @@ $("generate").addEventListener("click", () => {
 </body>
 </html>
 """
+
+
+def field(s: Setting, value: object) -> str:
+    """One input of the form, named like the setting, holding the server's value (empty: off)."""
+    shown = "" if value is None else str(value)
+    return (
+        f' <label title="{html.escape(s.help)}">{s.name} '
+        f'<input id="{s.name}" type="text" inputmode="decimal" size="6" value="{html.escape(shown)}"></label>'
+    )
+
+
+def render_page(model_name: str, settings: list[Setting], defaults: object) -> str:
+    """The page with a field for each setting the web form can change, filled with the server's values."""
+    fields = "\n".join(field(s, getattr(defaults, s.name)) for s in settings)
+    page = PAGE.replace("__MODEL__", html.escape(model_name)).replace("__FIELDS__", fields)
+    return page.replace("__NAMES__", json.dumps([s.name for s in settings]))

@@ -24,11 +24,32 @@ from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.generate import generate
 from moviegpt.posters.render import make_posters
 from moviegpt.records import RecordFormat
+from moviegpt.settings import Setting, between, declared, setting, validate
 from moviegpt.tokenizer.base import Tokenizer
-from moviegpt.web.page import PAGE
+from moviegpt.web.page import render_page
 
 POSTER_NAME = re.compile(r"[a-z0-9-]+\.png")
+
+
+@dataclass
+class ServeSettings:
+    """Where --serve listens."""
+
+    host: str = setting(
+        "127.0.0.1", "--serve: address to listen on; anything but 127.0.0.1 exposes the page to the network"
+    )
+    port: int = setting(7860, "--serve: port (0 picks a free one)", check=between(0, 65535))
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
 SendEvent = Callable[[str, object], None]
+
+
+def web_settings(config: GenerationConfig) -> list[Setting]:
+    """The form's fields: the generation settings declared live on the web page."""
+    return [s for s in declared(type(config)) if "web" in s.live]
 
 
 class EventStreamer:
@@ -57,25 +78,24 @@ class WebGenerator:
     model_name: str
 
     def config_for(self, params: dict[str, str]) -> GenerationConfig:
-        """The request's sampling settings, checked; a bad value is a UserError with a message for the page."""
+        """The request's settings (the form's fields; an empty one keeps the server's value), checked as the flags
+        are; a bad value is a UserError with a message for the page."""
+        values = {}
+        for s in web_settings(self.defaults):
+            text = params.get(s.name, "").strip()
+            if text:
+                try:
+                    values[s.name] = s.parse(text)
+                except ValueError as exc:
+                    raise UserError(f"{s.name} {exc}") from None
         limit = self.defaults.max_new_tokens
+        if not 1 <= values.get("max_new_tokens", limit) <= limit:
+            raise UserError(f"max_new_tokens must be between 1 and {limit} (this server's maximum)")
         try:
-            top_k = int(params.get("top_k") or 0)
-            values = {
-                "temperature": float(params.get("temperature") or self.defaults.temperature),
-                "top_k": top_k or None,
-                "top_p": float(params.get("top_p") or 1.0),
-                "max_new_tokens": int(params.get("max_new_tokens") or limit),
-                "seed": int(params["seed"]) if params.get("seed") else secrets.randbelow(2**31),
-            }
+            seed = int(params["seed"]) if params.get("seed") else secrets.randbelow(2**31)
         except ValueError:
-            raise UserError("temperature, top-k, top-p and max length must be numbers") from None
-        if not 1 <= values["max_new_tokens"] <= limit:
-            raise UserError(f"max length must be between 1 and {limit} (this server's maximum)")
-        if values["top_p"] >= 1.0:
-            values["top_p"] = None
-        config = dataclasses.replace(self.defaults, strategy="sample", num_samples=1, **values)
-        return config
+            raise UserError(f"seed expected an int, got {params['seed']!r}") from None
+        return dataclasses.replace(self.defaults, decode="sample", num_samples=1, seed=seed, **values)
 
     def run(self, params: dict[str, str], send: SendEvent) -> None:
         """Generate for one request, sending `text` pieces, then `done` (with the poster's URL) or `failed`."""
@@ -105,8 +125,7 @@ def make_handler(generator: WebGenerator) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             url = urlparse(self.path)
             if url.path == "/":
-                page = PAGE.replace("__MODEL__", generator.model_name)
-                page = page.replace("__MAX__", str(generator.defaults.max_new_tokens))
+                page = render_page(generator.model_name, web_settings(generator.defaults), generator.defaults)
                 self.reply(200, "text/html; charset=utf-8", page.encode())
             elif url.path == "/generate":
                 self.stream({k: v[0] for k, v in parse_qs(url.query).items()})

@@ -103,7 +103,7 @@ def test_kv_cached_generation_of_a_converted_model_matches_full_recomputation(or
     (ids,) = generate_ids(
         model.eval(),
         prompt,
-        GenerationConfig(strategy="greedy", max_new_tokens=12),
+        GenerationConfig(decode="greedy", max_new_tokens=12),
         lambda ids: False,
         lambda row, token: None,
     )

@@ -34,7 +34,7 @@ def workdir(tmp_path, monkeypatch):
     [
         (["--bogus", "1"], "unrecognized arguments: --bogus"),
         (["--keep_checkpoints", "-1"], "--keep_checkpoints: must be >= 0"),
-        (["--max_minutes", "0"], "--max_minutes: must be > 0.0"),
+        (["--max_minutes", "0"], "--max_minutes: must be > 0, got 0.0"),
         (["--checkpoint_every_steps", "0"], "--checkpoint_every_steps: must be >= 1"),
         (["--dtype", "float8"], "--dtype: invalid choice"),
         (["--out_dir", "a_file"], "--out_dir is a file, not a folder: a_file"),
@@ -44,7 +44,7 @@ def workdir(tmp_path, monkeypatch):
         (["--temperature", "inf"], "--temperature: must be a finite number, got inf"),
         (["--max_new_tokens", "0"], "--max_new_tokens: must be >= 1"),
         (["--n_embd", "30", "--n_head", "4"], "--n_embd (30) must be divisible by n_head (4)"),
-        (["--dropout", "1.5"], "--dropout must be in [0, 1)"),
+        (["--dropout", "1.5"], "--dropout: must be in [0, 1), got 1.5"),
     ],
 )
 def test_bad_training_flags(workdir, capsys, flags, message):

@@ -163,6 +163,6 @@ def test_training_flags_with_a_checkpoint_get_a_one_line_warning(tmp_path, tiny_
     )
     assert result.returncode == 0, result.stderr
     (warning,) = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert "--n_embd, --lr only apply to training" in warning and "--seed" not in warning
+    assert "--n_embd, --lr apply only to training" in warning and "--seed" not in warning
     quiet = run_gpt("--checkpoint", str(tiny_checkpoint), "--prompt", "The ", "--max_new_tokens", "5", cwd=tmp_path)
     assert "warning" not in quiet.stderr

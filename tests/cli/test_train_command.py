@@ -8,9 +8,9 @@ import time
 import pytest
 import torch
 
-from moviegpt.cli.arguments import build_parser, parse_args
+from moviegpt.cli.arguments import build_parser, parse_settings
 from moviegpt.cli.main import main
-from moviegpt.cli.settings import merge_resume_args
+from moviegpt.cli.settings import resumed
 from tests.helpers import QUIET, ROOT, TINY_TEXT, run_gpt, start_gpt
 
 TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_new_tokens", "20"]
@@ -136,33 +136,39 @@ def test_errors_from_a_subprocess_have_no_traceback(tmp_path):
 
 
 def test_preset_fills_sizes_and_explicit_flags_win():
-    args = parse_args(["--preset", "fast", "--n_embd", "64", "--n_head", "2", "--no-qk_norm", "--schedule", "cosine"])
-    assert (args.n_embd, args.n_head, args.n_layer, args.context_length, args.batch_size) == (64, 2, 3, 256, 8)
-    assert (args.position, args.optimizer, args.qk_norm, args.schedule) == ("rope", "muon", False, "cosine")
-    assert (parse_args([]).position, parse_args([]).optimizer) == ("learned", "adamw")  # original: the old recipe
-    original = parse_args([])
-    assert (
-        original.batch_size,
-        original.context_length,
-        original.lr,
-        original.n_embd,
-        original.n_head,
-        original.n_layer,
-        original.dropout,
-        original.eval_iters,
-        original.epochs,
-    ) == (128, 256, 2.5e-4, 768, 8, 8, 0.3, 100, 5)
-    assert (
-        original.max_new_tokens,
-        original.seed,
-        original.temperature,
-        original.top_k,
-        original.logging_steps,
-        original.device,
-        original.checkpoint,
-    ) == (500, 7331, 1.0, None, 50, "auto", None)
-    assert original.typewriter is True and parse_args(["--disable-typewriter"]).typewriter is False
-    assert [parse_args(flags).compile for flags in ([], ["--compile"], ["--no-compile"])] == [None, True, False]
+    fast = parse_settings(
+        ["--preset", "fast", "--n_embd", "64", "--n_head", "2", "--no-qk_norm", "--schedule", "cosine"]
+    )
+    model, train = fast.model, fast.train
+    assert (model.n_embd, model.n_head, model.n_layer, model.context_length, train.batch_size) == (64, 2, 3, 256, 8)
+    assert (model.position, train.optimizer, model.qk_norm, train.schedule) == ("rope", "muon", False, "cosine")
+    original = parse_settings([])
+    assert (original.model.position, original.train.optimizer) == ("learned", "adamw")  # the old recipe
+    model, train, generation = original.model, original.train, original.generation
+    assert (train.batch_size, model.context_length, train.lr, model.n_embd, model.n_head, model.n_layer) == (
+        128,
+        256,
+        2.5e-4,
+        768,
+        8,
+        8,
+    )
+    assert (model.dropout, train.eval_iters, train.epochs) == (0.3, 100, 5)
+    assert (generation.max_new_tokens, generation.seed, train.seed, generation.temperature, generation.top_k) == (
+        500,
+        7331,
+        7331,
+        1.0,
+        None,
+    )
+    assert (train.logging_steps, original.runtime.device, original.command.checkpoint) == (50, "auto", None)
+    assert original.command.typewriter is True
+    assert parse_settings(["--disable-typewriter"]).command.typewriter is False
+    assert [parse_settings(flags).train.compile for flags in ([], ["--compile"], ["--no-compile"])] == [
+        None,
+        True,
+        False,
+    ]
 
 
 def test_help_explains_every_flag():
@@ -339,13 +345,14 @@ def test_signal_stops_after_a_step_with_a_checkpoint_and_the_resume_command(tmp_
 
 
 def test_a_run_from_before_the_recipe_options_resumes_with_the_old_recipe():
-    args = parse_args(["--resume", "run", "--preset", "fast"])
+    settings = parse_settings(["--resume", "run", "--preset", "fast"])
     saved = {"model": "gpt", "training_data": ["movies.txt"], "n_embd": 256, "context_length": 64, "batch_size": 12}
-    merged = merge_resume_args(args, saved)
-    assert (merged.optimizer, merged.position, merged.schedule, merged.tie_weights) == (
+    model_config = {"vocab_size": 40, "n_embd": 256, "context_length": 64}
+    merged = resumed(settings, saved, model_config)
+    assert (merged.train.optimizer, merged.model.position, merged.train.schedule, merged.model.tie_weights) == (
         "adamw",
         "learned",
         "cosine",
         True,
     )
-    assert (merged.context_length, merged.batch_size) == (64, 12)
+    assert (merged.model.context_length, merged.train.batch_size, merged.model.n_embd) == (64, 12, 256)

@@ -43,7 +43,7 @@ class Pieces:
 
 
 def run(model, prompt="abc", stops=(), **config) -> list[str]:
-    return generate(model, TOK, prompt, GenerationConfig(stop_strings=list(stops), **config))
+    return generate(model, TOK, prompt, GenerationConfig(stop=list(stops), **config))
 
 
 def test_cached_logits_equal_a_full_forward_pass():
@@ -75,7 +75,7 @@ def reference_greedy(model: GPT, prompt: list[int], steps: int) -> list[int]:
 def test_cached_greedy_text_equals_full_recompute(steps):
     model = random_model()
     prompt = TOK.encode("abc")
-    got = generate_ids(model, prompt, GenerationConfig(strategy="greedy", max_new_tokens=steps))
+    got = generate_ids(model, prompt, GenerationConfig(decode="greedy", max_new_tokens=steps))
     assert got == [reference_greedy(model, prompt, steps)]
     if steps <= 5:  # within the context the window is the whole text: the plain full-recompute loop
         ids = list(prompt)
@@ -97,8 +97,8 @@ def test_same_seed_same_text_other_seed_other_text():
 
 def test_greedy_is_deterministic_and_top_k_one_equals_greedy():
     model = random_model()
-    greedy = run(model, strategy="greedy", max_new_tokens=30)
-    assert greedy == run(model, strategy="greedy", max_new_tokens=30, seed=99)
+    greedy = run(model, decode="greedy", max_new_tokens=30)
+    assert greedy == run(model, decode="greedy", max_new_tokens=30, seed=99)
     assert run(model, top_k=1, max_new_tokens=30, seed=5) == greedy
 
 
@@ -118,14 +118,14 @@ def test_top_p_keeps_the_smallest_set_reaching_p():
 
 def test_repetition_penalty_changes_the_text():
     model = random_model()
-    plain = run(model, strategy="greedy", max_new_tokens=30)
-    assert run(model, strategy="greedy", max_new_tokens=30, repetition_penalty=3.0) != plain
+    plain = run(model, decode="greedy", max_new_tokens=30)
+    assert run(model, decode="greedy", max_new_tokens=30, repetition_penalty=3.0) != plain
 
 
 def test_beam_search_with_one_beam_equals_greedy():
     model = random_model()
-    greedy = run(model, strategy="greedy", max_new_tokens=25)
-    assert run(model, strategy="beam", num_beams=1, max_new_tokens=25) == greedy
+    greedy = run(model, decode="greedy", max_new_tokens=25)
+    assert run(model, decode="beam", num_beams=1, max_new_tokens=25) == greedy
 
 
 def bigram_with_table(probabilities: torch.Tensor) -> BigramLanguageModel:
@@ -145,14 +145,14 @@ def test_beam_search_beats_greedy_on_a_myopic_choice():
     model = bigram_with_table(table)
     logp = lambda seq: sum(math.log(table[a, b]) for a, b in zip([0] + seq, seq))  # noqa: E731
     none = (lambda ids: False, lambda row, token: None)
-    greedy = generate_ids(model, [0], GenerationConfig(strategy="greedy", max_new_tokens=2), *none)[0]
-    beam = generate_ids(model, [0], GenerationConfig(strategy="beam", num_beams=3, max_new_tokens=2), *none)[0]
+    greedy = generate_ids(model, [0], GenerationConfig(decode="greedy", max_new_tokens=2), *none)[0]
+    beam = generate_ids(model, [0], GenerationConfig(decode="beam", num_beams=3, max_new_tokens=2), *none)[0]
     assert greedy[0] == 1 and beam == [2, 3]
     assert logp(beam) > logp(greedy) + 1.0
 
 
 def test_beam_search_returns_num_samples_distinct_hypotheses():
-    texts = run(random_model(), strategy="beam", num_beams=4, num_samples=3, max_new_tokens=12)
+    texts = run(random_model(), decode="beam", num_beams=4, num_samples=3, max_new_tokens=12)
     assert len(texts) == 3 and len(set(texts)) == 3
 
 
@@ -170,8 +170,8 @@ def test_beam_search_returns_num_samples_distinct_hypotheses():
         ({"temperature": float("inf")}, "temperature"),
         ({"temperature": float("nan")}, "temperature"),
         ({"repetition_penalty": float("nan")}, "repetition_penalty"),
-        ({"strategy": "beam", "num_beams": 2, "num_samples": 3}, "num_samples"),
-        ({"strategy": "nope"}, "strategy"),
+        ({"decode": "beam", "num_beams": 2, "num_samples": 3}, "num_samples"),
+        ({"decode": "nope"}, "decode"),
     ],
 )
 def test_bad_settings_are_refused(config, message):
@@ -181,16 +181,16 @@ def test_bad_settings_are_refused(config, message):
 
 def test_greedy_at_temperature_zero_is_plain_greedy():
     model = random_model()
-    greedy = run(model, strategy="greedy", max_new_tokens=30)
-    assert run(model, strategy="greedy", temperature=0, max_new_tokens=30) == greedy
-    assert run(model, strategy="beam", num_beams=2, temperature=0, max_new_tokens=30)[0]
+    greedy = run(model, decode="greedy", max_new_tokens=30)
+    assert run(model, decode="greedy", temperature=0, max_new_tokens=30) == greedy
+    assert run(model, decode="beam", num_beams=2, temperature=0, max_new_tokens=30)[0]
 
 
 def test_temperature_changes_what_is_sampled():
     model = random_model()
     texts = {t: run(model, max_new_tokens=60, seed=4, temperature=t)[0] for t in (1e-4, 1.0, 20.0)}
     assert len(set(texts.values())) == 3
-    greedy = run(model, strategy="greedy", max_new_tokens=60)[0]
+    greedy = run(model, decode="greedy", max_new_tokens=60)[0]
     assert texts[1e-4] == greedy  # almost no randomness left: the most likely character each time
     assert len(set(texts[20.0])) > len(set(greedy))  # nearly uniform: many more different characters
 
@@ -212,9 +212,9 @@ def test_stop_string_spanning_several_tokens():
 def test_streamed_pieces_never_show_a_stop_string():
     model = random_model()
     streamer = Pieces()
-    (plain,) = run(model, strategy="greedy", max_new_tokens=40)
+    (plain,) = run(model, decode="greedy", max_new_tokens=40)
     stop = plain[10:13]  # a string greedy decoding is known to produce
-    config = GenerationConfig(strategy="greedy", max_new_tokens=40, stop_strings=[stop])
+    config = GenerationConfig(decode="greedy", max_new_tokens=40, stop=[stop])
     (text,) = generate(model, TOK, "abc", config, streamer)
     assert text == plain[: plain.find(stop)] and "".join(piece for _, piece in streamer.pieces) == text
     assert streamer.ended == [0]

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from moviegpt.bigram import BigramConfig, BigramLanguageModel
 from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint
-from moviegpt.cli.arguments import parse_args
+from moviegpt.cli.arguments import parse_settings
 from moviegpt.cli.main import main
 from moviegpt.data.dataset import TextDataset
 from moviegpt.evaluation import evaluate_text, scoring_windows
@@ -41,7 +41,7 @@ def test_bigram_learns_and_greedy_decoding_follows_its_table(tmp_path):
     result = trainer.train()
     assert result.val_loss < first - 1.0  # from ln(vocab) ~ 3.6 to about 2
     prompt = tokenizer.encode("The ")
-    (ids,) = generate_ids(model, prompt, GenerationConfig(strategy="greedy", max_new_tokens=12))
+    (ids,) = generate_ids(model, prompt, GenerationConfig(decode="greedy", max_new_tokens=12))
     table = model.table.weight
     for previous, token in zip(prompt[-1:] + ids, ids):
         assert token == int(table[previous].argmax())
@@ -139,10 +139,11 @@ def test_simple_bigram_trains_generates_and_compares_end_to_end(tmp_path, monkey
 
 
 def test_bigram_command_line_has_its_own_defaults_and_no_transformer_sizes(capsys):
-    args = parse_args(["--training_data", "x.txt"], model="bigram")
-    assert (args.batch_size, args.context_length, args.lr) == (32, 8, 1e-2) and args.model == "bigram"
+    settings = parse_settings(["--training_data", "x.txt"], kind="bigram")
+    assert (settings.train.batch_size, settings.model.context_length, settings.train.lr) == (32, 8, 1e-2)
+    assert settings.kind == "bigram" and settings.model.kind == "bigram"
     with pytest.raises(SystemExit):
-        parse_args(["--n_embd", "64"], model="bigram")
+        parse_settings(["--n_embd", "64"], kind="bigram")
     assert "unrecognized arguments: --n_embd" in capsys.readouterr().err
 
 

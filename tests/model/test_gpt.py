@@ -14,8 +14,8 @@ def tiny_config(**overrides) -> GPTConfig:
     "overrides, message",
     [
         ({"n_embd": 30, "n_head": 4}, "divisible"),
-        ({"n_layer": 0}, "n_layer must be a positive integer"),
-        ({"context_length": -1}, "context_length must be a positive integer"),
+        ({"n_layer": 0}, "n_layer must be >= 1"),
+        ({"context_length": -1}, "context_length must be >= 1"),
         ({"dropout": 1.0}, "dropout"),
         ({"dropout": -0.1}, "dropout"),
     ],

@@ -23,7 +23,7 @@ def server(tmp_path, tiny_checkpoint):
         model.eval(),
         tokenizer,
         RecordFormat(),
-        GenerationConfig(max_new_tokens=60, stop_strings=["END_OF_MOVIE"]),
+        GenerationConfig(max_new_tokens=60, stop=["END_OF_MOVIE"]),
         tmp_path / "posters",
         lambda config: f"credit · temperature {config.temperature:g}",
         "tiny",
@@ -85,7 +85,9 @@ def test_two_requests_at_once_do_not_mix(server):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"title": "x", "temperature": "hot"}, "must be numbers"),
+        ({"title": "x", "temperature": "hot"}, "temperature expected a float, got 'hot'"),
+        ({"title": "x", "top_p": "5"}, "top_p must be in (0, 1], got 5.0"),
+        ({"title": "x", "temperature": "nan"}, "temperature must be a finite number"),
         ({"title": "x", "temperature": "0"}, "temperature"),
         ({"title": "x", "max_new_tokens": "100000"}, "between 1 and 60"),
         ({"title": "x", "top_p": "-1"}, "top_p"),
