@@ -109,6 +109,24 @@ def any_rank(flag: bool, context: DistContext, device: torch.device) -> bool:
     return bool(value.item())
 
 
+def agree(seconds: float, flag: bool, context: DistContext, device: torch.device) -> tuple[float, bool]:
+    """Rank 0's seconds, and whether the flag is set on any rank, on every rank (one all-reduce)."""
+    if not context.enabled:
+        return seconds, flag
+    value = torch.tensor([seconds if context.is_main else 0.0, float(flag)], dtype=torch.float64, device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.SUM)
+    return float(value[0]), bool(value[1] > 0)
+
+
+def gather_from_all(value: object, context: DistContext) -> list[object]:
+    """Every rank's value of a picklable object, by rank, on every rank."""
+    if not context.enabled:
+        return [value]
+    values: list[object] = [None] * context.world_size
+    dist.all_gather_object(values, value)
+    return values
+
+
 def broadcast_from_main(value: object, context: DistContext) -> object:
     """Rank 0's value of a picklable object, on every rank."""
     if not context.enabled:

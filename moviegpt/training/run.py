@@ -153,7 +153,7 @@ class TrainingRun:
         )
         if self.config.resume is not None:
             trainer.load_state_dict(self.config.resume.checkpoint.trainer)
-        trainer.start_time -= self.setup_seconds  # the dtype probe counts against --max_minutes
+        trainer.budget.before += self.setup_seconds  # the dtype probe counts against --max_minutes
         return trainer
 
     def train(self) -> TrainResult:
@@ -197,6 +197,20 @@ def check_global_batch(corpus: Corpus, config: RunConfig, context: DistContext) 
         )
 
 
+def training_dtype(
+    config: RunConfig, model: LanguageModel, dtype: torch.dtype, device: torch.device, context: DistContext = SINGLE
+) -> tuple[torch.dtype, str, float]:
+    """The dtype to train in (`dtype`: --dtype resolved), how it was chosen when measured, and the seconds that
+    took. On a CPU `auto` times both dtypes; under torchrun rank 0 measures and decides for every rank."""
+    if not (config.runtime.dtype == "auto" and device.type == "cpu" and config.kind == "gpt"):
+        return dtype, "", 0.0
+    choice = None
+    if context.is_main:
+        dtype, how, seconds = fastest_cpu_dtype(model, config.train.batch_size, config.data.cache_dir / "dtypes.json")
+        choice = (dtype, f" (--dtype auto, {how})", seconds)
+    return broadcast_from_main(choice, context)
+
+
 def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: torch.device | None = None) -> TrainingRun:
     """Load the data, check everything, then make the run folder and the model (fresh, or the resumed one)."""
     with main_first(context):  # under torchrun one rank per machine downloads and encodes
@@ -220,8 +234,5 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
         model = build_model(config.model, corpus.tokenizer.vocab_size)
     if context.enabled:
         seed_everything(config.train.seed + context.rank)  # the same initial weights, but each rank its own dropout
-    note, seconds = "", 0.0
-    if config.runtime.dtype == "auto" and device.type == "cpu" and config.kind == "gpt":
-        dtype, how, seconds = fastest_cpu_dtype(model, config.train.batch_size, config.data.cache_dir / "dtypes.json")
-        note = f" (--dtype auto, {how})"
+    dtype, note, seconds = training_dtype(config, model, dtype, device, context)
     return TrainingRun(config, corpus, model, device, dtype, out_dir, wandb_mode, context, note, seconds)

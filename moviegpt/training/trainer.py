@@ -1,4 +1,7 @@
-"""The training loop: AdamW, warmup + cosine schedule, mixed precision, evaluation, checkpoints."""
+"""The training loop: optimizer steps with mixed precision and gradient accumulation, evaluations, checkpoints.
+
+What it consults lives beside it: the schedule of the learning rate (optim.py), the time budget and the evaluation
+schedule (budget.py) and the checkpoint policy (run_folder.py)."""
 
 from __future__ import annotations
 
@@ -16,11 +19,13 @@ from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
 from moviegpt.models import LanguageModel
 from moviegpt.runtime import CompiledModel, autocast, resolve_compile
+from moviegpt.training import randomness
+from moviegpt.training.budget import Clock, EvalSchedule, TimeBudget
 from moviegpt.training.config import TrainConfig, TrainResult
 from moviegpt.training.distributed import (
     SINGLE,
     DistContext,
-    any_rank,
+    gather_from_all,
     gradient_sync,
     mean_across_ranks,
     wrap_for_data_parallel,
@@ -28,6 +33,10 @@ from moviegpt.training.distributed import (
 from moviegpt.training.optim import lr_factor, make_optimizer
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.tracking import RunLogger
+
+
+def diverged(what: str, step: int) -> UserError:
+    return UserError(f"training diverged: {what} at step {step}; try a lower --lr (earlier checkpoints were kept)")
 
 
 class Trainer:
@@ -44,39 +53,40 @@ class Trainer:
         checkpoints: RunCheckpoints | None = None,
         header: dict[str, Any] | None = None,
         context: DistContext = SINGLE,
+        clock: Clock = time.perf_counter,
     ):
         """checkpoints: where saves go (None on ranks other than 0); header: the Checkpoint fields that describe
-        the run rather than the loop (tokenizer, record_format, train_args)."""
-        self.model, self.dataset, self.config = model, dataset, config
-        self.context = context  # under torchrun: each rank trains on its slice of every global batch
+        the run rather than the loop (tokenizer, record_format, train_args). As in nanoGPT, the model goes to its
+        device first, then the optimizer is made, then the model is compiled, then wrapped for data parallelism;
+        `model` stays the plain module, saved and evaluated."""
+        self.model = model.to(device)
+        self.dataset, self.config, self.context = dataset, config, context
         self.device, self.dtype, self.logger = device, dtype, logger
         self.checkpoints, self.header = checkpoints, header or {}
         self.context_length = model.config.context_length
-        self.optimizer = make_optimizer(model, config, device)
+        self.optimizer = make_optimizer(self.model, config, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
         self.data_generator = torch.Generator().manual_seed(config.seed)
-        self.forward = wrap_for_data_parallel(
-            CompiledModel(model) if resolve_compile(config.compile, device) else model, context, device
-        )
+        compiled = CompiledModel(self.model) if resolve_compile(config.compile, device) else self.model
+        self.forward = wrap_for_data_parallel(compiled, context, device)
         self.global_batch = config.batch_size * config.grad_accum * context.world_size
         self.steps_per_epoch = dataset.steps_per_epoch(self.global_batch, self.context_length)
         planned = self.steps_per_epoch * config.epochs
         self.total_steps = min(planned, config.max_iters) if config.max_iters else planned
-        default_warmup = min(100, max(1, self.total_steps // 20))
-        self.warmup = config.warmup_iters if config.warmup_iters is not None else default_warmup
+        self.warmup = (
+            config.warmup_iters if config.warmup_iters is not None else min(100, max(1, self.total_steps // 20))
+        )
+        self.budget = TimeBudget(config.max_minutes, clock, context)
         # An evaluation costs about eval_iters training steps; keep it a small share of the run.
-        self.eval_interval = config.eval_interval or max(self.steps_per_epoch // 4, 4 * config.eval_iters)
-        self.step = 0
-        self.tokens_seen = 0
-        self.stop_requested = False
+        interval = config.eval_interval or max(self.steps_per_epoch // 4, 4 * config.eval_iters)
+        self.evals = EvalSchedule(interval, config.eval_share, timed=bool(config.max_minutes))
+        self.step, self.tokens_seen, self.stop_requested = 0, 0, False
+        self.lr_cap = 1.0  # an extended run never goes back above the learning rate it had reached (optim.py)
         self.last_losses: dict[str, float] = {}
-        self.last_eval_step = -1
-        self.last_eval_seconds, self.last_eval_end = 0.0, 0.0
         self.since = (0.0, 0)  # (elapsed seconds, tokens seen) at the last train-loss log
-        self.start_time = time.perf_counter()
 
-    def state_dict(self, epoch: int, epoch_completed: bool) -> dict[str, Any]:
-        """What exact resume needs besides the weights: optimizer, scaler, counters, RNGs, last losses."""
+    def state_dict(self, epoch: int, epoch_completed: bool, rng: list[Any]) -> dict[str, Any]:
+        """What exact resume needs besides the weights: optimizer, scaler, counters, clock, every rank's RNGs."""
         return {
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -84,56 +94,59 @@ class Trainer:
             "epoch_completed": epoch_completed,
             "step": self.step,
             "tokens_seen": self.tokens_seen,
-            "rng": {"torch": torch.get_rng_state(), "data": self.data_generator.get_state()},
+            "budget": self.budget.state_dict(),
+            "lr": {"factor": self.lr_factor(), "cap": self.lr_cap, "horizon": self.horizon()},
+            "rng": {"data": self.data_generator.get_state(), "ranks": rng},
             "train_config": asdict(self.config),
             "metrics": {"train_loss": self.last_losses.get("train"), "val_loss": self.last_losses.get("val")},
             "wandb_run_id": self.logger.wandb_run_id,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue exactly where a checkpoint of this run left off: optimizer, scaler, counters and RNGs.
-
-        The model weights are the caller's to load (they define the model). The position in the epoch follows
-        from the step, as every epoch has steps_per_epoch steps.
-        """
+        """Continue exactly where a checkpoint of this run left off: optimizer (the model is on its device already),
+        scaler, counters, training time and this rank's RNGs. The weights are the caller's to load; the position in
+        the epoch follows from the step."""
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.tokens_seen = state["step"], state["tokens_seen"]
+        self.budget.load_state_dict(state.get("budget") or {})
+        lr = state.get("lr") or {}
+        self.lr_cap = lr.get("cap", 1.0)
+        if lr and lr.get("horizon") != self.horizon():  # extended: never back above the rate it had reached
+            self.lr_cap = min(self.lr_cap, lr["factor"])
         if self.checkpoints is not None:
             self.checkpoints.best_val_loss = state.get("best_val_loss", math.inf)
         saved = state.get("metrics") or {}
         self.last_losses = {split: saved[f"{split}_loss"] for split in ("train", "val") if saved.get(f"{split}_loss")}
         self.data_generator.set_state(state["rng"]["data"])
-        torch.set_rng_state(state["rng"]["torch"])
+        randomness.restore_rank(state["rng"], self.context.rank, self.device, self.config.seed + self.context.rank)
 
     def request_stop(self) -> None:
         """Finish the current step, then evaluate, checkpoint and return (as --max_iters would)."""
         self.stop_requested = True
 
     def elapsed(self) -> float:
-        return time.perf_counter() - self.start_time
+        return self.budget.elapsed()
+
+    def horizon(self) -> list[float | None]:
+        """Where the run is planned to end: steps and budget (a resumed run that changes them is extended)."""
+        return [self.total_steps, self.budget.max_seconds]
 
     def progress(self) -> float:
         """Fraction of the run done: by steps, or by time when a --max_minutes budget ends it sooner."""
-        done = self.step / self.total_steps
-        if self.config.max_minutes:
-            done = max(done, self.elapsed() / (60 * self.config.max_minutes))
-        return done
+        return max(self.step / self.total_steps, self.budget.fraction)
+
+    def lr_factor(self) -> float:
+        return min(lr_factor(self.config, self.step, self.progress(), self.warmup), self.lr_cap)
 
     def should_stop(self) -> bool:
-        """Whether to stop now; under torchrun all ranks stop together when any one must."""
-        stop = bool(self.stop_requested or (self.config.max_iters and self.step >= self.config.max_iters))
-        stop = stop or bool(self.config.max_minutes) and self.elapsed() >= 60 * self.config.max_minutes
-        return any_rank(stop, self.context, self.device)
+        """Whether to stop now; under torchrun all ranks stop together, at rank 0's time."""
+        stop = self.budget.sync(self.stop_requested, self.device)
+        return stop or bool(self.config.max_iters and self.step >= self.config.max_iters) or self.budget.exhausted
 
     def batch(self, split: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = self.dataset.get_batch(
-            split,
-            self.config.batch_size,
-            self.context_length,
-            generator,
-            shard=(self.context.rank, self.context.world_size),
-        )
+        shard = (self.context.rank, self.context.world_size)
+        x, y = self.dataset.get_batch(split, self.config.batch_size, self.context_length, generator, shard=shard)
         if self.device.type == "cuda":
             return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
         return x.to(self.device), y.to(self.device)
@@ -154,7 +167,7 @@ class Trainer:
 
     def train_step(self) -> torch.Tensor:
         """One optimizer step; returns the loss as a tensor, so no host synchronisation happens here."""
-        self.optimizer.set_lr_factor(lr_factor(self.config, self.step, self.progress(), self.warmup))
+        self.optimizer.set_lr_factor(self.lr_factor())
         loss = self.accumulate_gradients()
         for optimizer in self.optimizer.optimizers.values():
             self.scaler.unscale_(optimizer)
@@ -180,7 +193,7 @@ class Trainer:
                     total += self.forward(x, y)[1]
             losses[split] = mean_across_ranks(total / self.config.eval_iters, self.context).item()
         self.model.train()
-        self.last_losses, self.last_eval_step = losses, self.step
+        self.last_losses = losses
         return losses
 
     def event(self, epoch: int, **metrics: float) -> dict[str, Any]:
@@ -192,70 +205,50 @@ class Trainer:
             **metrics,
         }
 
-    def evaluation_due(self) -> bool:
-        """Under --max_minutes, skip an evaluation until training has had (1 - eval_share) of the time since the
-        last one, so evaluations take at most about eval_share of the budget however slow they are."""
-        if not self.config.max_minutes:
-            return True
-        since = self.elapsed() - self.last_eval_end
-        due = since >= self.last_eval_seconds * (1 / self.config.eval_share - 1)
-        return any_rank(due, self.context, self.device)  # every rank evaluates together (a collective)
-
     def run_evaluation(self, epoch: int) -> dict[str, float]:
-        start = self.elapsed()
+        start = self.budget.now
         losses = self.evaluate()
-        self.last_eval_seconds, self.last_eval_end = self.elapsed() - start, self.elapsed()
+        self.budget.sync(False, self.device)  # how long it took, as rank 0 measured it (every rank decides alike)
+        self.evals.record(self.step, start, self.budget.now)
         if not all(math.isfinite(v) for v in losses.values()):
-            raise UserError(
-                f"training diverged: evaluation loss is not finite at step {self.step}; "
-                "try a lower --lr (earlier checkpoints were kept)"
-            )
+            raise diverged("evaluation loss is not finite", self.step)
+        val_perplexity = math.exp(min(losses["val"], 50.0))
         self.logger.log(
-            self.event(
-                epoch,
-                eval_train_loss=losses["train"],
-                val_loss=losses["val"],
-                val_perplexity=math.exp(min(losses["val"], 50.0)),
-            )
+            self.event(epoch, eval_train_loss=losses["train"], val_loss=losses["val"], val_perplexity=val_perplexity)
         )
         return losses
 
     def check_weights_finite(self) -> None:
         """Refuse to save NaN or infinite weights (a diverged run); earlier checkpoints stay as they are."""
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
-            raise UserError(
-                f"training diverged: the weights are not finite at step {self.step}; "
-                "try a lower --lr (earlier checkpoints were kept)"
-            )
+            raise diverged("the weights are not finite", self.step)
 
     def save(self, epoch: int, epoch_completed: bool, losses: dict[str, float] | None) -> Path | None:
-        """This epoch's checkpoint (written by rank 0 alone); losses None for a periodic save between evaluations."""
+        """This epoch's checkpoint, written by rank 0 (every rank hands it its RNG states); losses None for a
+        periodic save between evaluations."""
         self.check_weights_finite()
+        rng = gather_from_all(randomness.capture(self.device), self.context)
         if self.checkpoints is None:
             return None
         checkpoint = Checkpoint(
             model_config=self.model.config.to_dict(),
             model=self.model.state_dict(),
-            trainer=self.state_dict(epoch, epoch_completed),
+            trainer=self.state_dict(epoch, epoch_completed, rng),
             **self.header,
         )
         return self.checkpoints.write(epoch, checkpoint, losses["val"] if losses else None)
 
-    def log_train_loss(self, loss: torch.Tensor, epoch: int, bar: tqdm, since: tuple[float, int]) -> tuple[float, int]:
+    def log_train_loss(self, loss: torch.Tensor, epoch: int, bar: tqdm) -> None:
         """Synchronise once every logging_steps: check the loss, show it and log it."""
         value = mean_across_ranks(loss, self.context).item()
         if not math.isfinite(value):
-            raise UserError(
-                f"training diverged: loss is {value} at step {self.step}; "
-                "try a lower --lr (earlier checkpoints were kept)"
-            )
+            raise diverged(f"loss is {value}", self.step)
         now = self.elapsed()
-        tokens_per_s = (self.tokens_seen - since[1]) / max(now - since[0], 1e-9)
+        tokens_per_s = (self.tokens_seen - self.since[1]) / max(now - self.since[0], 1e-9)
         bar.set_postfix(loss=f"{value:.4f}", tok_s=f"{tokens_per_s:,.0f}")
-        self.logger.log(
-            self.event(epoch, train_loss=value, tokens_per_s=tokens_per_s, lr=self.optimizer.param_groups[0]["lr"])
-        )
-        return now, self.tokens_seen
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.logger.log(self.event(epoch, train_loss=value, tokens_per_s=tokens_per_s, lr=lr))
+        self.since = (now, self.tokens_seen)
 
     def run_steps(self, epoch: int, steps: int, bar: tqdm) -> bool:
         """Up to `steps` optimizer steps of this epoch with logging, evaluations and periodic saves;
@@ -264,11 +257,12 @@ class Trainer:
             loss = self.train_step()
             bar.update(1)
             if self.step % self.config.logging_steps == 0:
-                self.since = self.log_train_loss(loss, epoch, bar, self.since)
-            if self.step % self.eval_interval == 0 and self.evaluation_due():
+                self.log_train_loss(loss, epoch, bar)
+            stop = self.should_stop()
+            if self.evals.due(self.step, self.budget.now):  # rank 0's time: every rank evaluates together
                 losses = self.run_evaluation(epoch)
                 bar.write(f"step {self.step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
-            if self.should_stop():
+            if stop:
                 return True
             if self.checkpoints and self.checkpoints.due(self.step) and self.step % self.steps_per_epoch:
                 self.save(epoch, False, None)
@@ -276,19 +270,20 @@ class Trainer:
 
     def epoch_end_losses(self, epoch: int, final: bool) -> dict[str, float] | None:
         """This step's losses (evaluating unless just done); under --max_minutes only when due or at the end."""
-        if self.last_eval_step == self.step:
+        if self.evals.last_step == self.step:
             return self.last_losses
-        return self.run_evaluation(epoch) if final or self.evaluation_due() else None
+        return self.run_evaluation(epoch) if final or self.evals.time_allows(self.budget.now) else None
 
     def train(self) -> TrainResult:
-        self.model.to(self.device).train()
-        self.since = (0.0, self.tokens_seen)
+        self.model.train()
         first_epoch, done_in_epoch = divmod(self.step, self.steps_per_epoch)
         if first_epoch >= self.config.epochs or (self.config.max_iters and self.step >= self.config.max_iters):
             raise UserError(
                 f"nothing left to train: the run is at step {self.step}, epoch {first_epoch} of "
                 f"{self.config.epochs}; raise --epochs or --max_iters to go on"
             )
+        self.budget.restart()
+        self.since = (self.elapsed(), self.tokens_seen)
         for epoch in range(first_epoch + 1, self.config.epochs + 1):
             with tqdm(
                 total=self.steps_per_epoch,

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import shutil
 
 import pytest
 import torch
@@ -138,3 +139,31 @@ def test_accumulation_steps_skip_the_gradient_all_reduce():
     assert calls == ["no_sync", "no_sync"]
     with gradient_sync(torch.nn.Linear(1, 1), sync=False):  # a plain module has nothing to skip
         pass
+
+
+def test_a_dropout_run_resumes_exactly_under_torchrun(tmp_path):
+    """Each rank draws its own dropout masks; a checkpoint keeps every rank's generators, so a run resumed under
+    torchrun ends with the same weights as the run that was never stopped."""
+    (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")  # 6 steps per epoch at this global batch
+    flags = ("--training_data", "movies.txt", "--preset", "tiny", "--dropout", "0.2", "--batch_size", "4", *QUIET)
+    whole = torchrun(*flags, "--epochs", "2", "--dtype", "float32", "--out_dir", "whole", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    (tmp_path / "resumed").mkdir()
+    shutil.copy(tmp_path / "whole" / "epoch_001.pt", tmp_path / "resumed" / "epoch_001.pt")
+    resumed = torchrun("--resume", "resumed", *QUIET, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    states = [torch.load(tmp_path / run / "epoch_002.pt", weights_only=True) for run in ("whole", "resumed")]
+    assert states[0]["trainer"]["step"] == states[1]["trainer"]["step"] == 12
+    assert len(states[0]["trainer"]["rng"]["ranks"]) == 2
+    for name, tensor in states[0]["model"].items():
+        assert torch.equal(states[1]["model"][name], tensor), name
+
+
+def test_torchrun_trains_a_compiled_model(tmp_path):
+    """DistributedDataParallel wraps the compiled model (a module), as in nanoGPT: device, compile, then DDP."""
+    (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
+    flags = ("--training_data", "movies.txt", "--preset", "tiny", "--batch_size", "4", "--max_iters", "3", *QUIET)
+    result = torchrun(*flags, "--compile", "--out_dir", "run", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "--compile failed" not in result.stderr
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["trainer"]["step"] == 3

@@ -11,8 +11,10 @@ from moviegpt.errors import UserError
 from moviegpt.model import GPT, GPTConfig
 from moviegpt.runtime import CompiledModel
 from moviegpt.tokenizer.char import CharTokenizer
+from moviegpt.training import trainer as trainer_module
 from moviegpt.training.config import TrainConfig
-from moviegpt.training.optim import learning_rate, make_optimizer
+from moviegpt.training.distributed import SINGLE, DistContext
+from moviegpt.training.optim import Optimizers, learning_rate, make_optimizer
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.tracking import RunLogger
 from moviegpt.training.trainer import Trainer
@@ -20,12 +22,23 @@ from moviegpt.training.trainer import Trainer
 TEXT = "to be or not to be, that is the question. " * 40
 
 
-def make_trainer(tmp_path, text=TEXT, dtype=torch.float32, context_length=16, **overrides) -> Trainer:
+def make_trainer(
+    tmp_path,
+    text=TEXT,
+    dtype=torch.float32,
+    context_length=16,
+    dropout=0.0,
+    clock=time.perf_counter,
+    context=SINGLE,
+    **overrides,
+) -> Trainer:
     torch.manual_seed(0)
     tok = CharTokenizer.from_text(text)
     data = TextDataset.from_text(text, tok)
     model = GPT(
-        GPTConfig(vocab_size=tok.vocab_size, context_length=context_length, n_embd=32, n_head=2, n_layer=2, dropout=0.0)
+        GPTConfig(
+            vocab_size=tok.vocab_size, context_length=context_length, n_embd=32, n_head=2, n_layer=2, dropout=dropout
+        )
     )
     config = TrainConfig(**{"batch_size": 8, "lr": 3e-3, "epochs": 1, "eval_iters": 2, "logging_steps": 5, **overrides})
     logger = RunLogger(tmp_path, "disabled", "test", {})
@@ -41,6 +54,8 @@ def make_trainer(tmp_path, text=TEXT, dtype=torch.float32, context_length=16, **
         logger,
         checkpoints,
         {"tokenizer": tok.to_dict(), "train_args": {"name": "test"}},
+        context,
+        clock,
     )
 
 
@@ -271,35 +286,137 @@ def test_checkpoint_of_a_compiled_model_loads_uncompiled(tmp_path):
     assert torch.allclose(model.eval()(idx)[0], trainer.model.eval()(idx)[0])
 
 
-@pytest.mark.parametrize("optimizer, schedule", [("adamw", "cosine"), ("muon", "wsd")])
-def test_interrupted_then_resumed_run_gives_bitwise_identical_weights(tmp_path, optimizer, schedule):
-    """N steps in one run == N/2 steps, a checkpoint, a new process-like Trainer restored from it, N/2 more."""
-    settings = dict(epochs=3, dtype=torch.float32, optimizer=optimizer, schedule=schedule)
-    whole = make_trainer(tmp_path / "whole", **settings)
-    whole.train()
+class StepClock:
+    """A clock that advances a fixed time per optimizer step, so time-budgeted runs are repeatable."""
 
-    first = make_trainer(tmp_path / "first", **settings)
+    def __init__(self, seconds_per_step: float):
+        self.seconds_per_step, self.trainer = seconds_per_step, None
+
+    def __call__(self) -> float:
+        return self.trainer.step * self.seconds_per_step if self.trainer else 0.0
+
+
+def timed_trainer(tmp_path, seconds_per_step: float | None, **settings) -> Trainer:
+    clock = StepClock(seconds_per_step) if seconds_per_step else time.perf_counter
+    trainer = make_trainer(tmp_path, clock=clock, **settings)
+    if seconds_per_step:
+        clock.trainer = trainer
+    return trainer
+
+
+def interrupted_and_resumed(tmp_path, stop_at: int, seconds_per_step=None, forget=(), reseed=False, **settings):
+    """The same run whole, and stopped after `stop_at` steps then continued by a new Trainer from its checkpoint
+    (without the `forget` keys of the trainer state; with `reseed`, other random numbers after loading it);
+    returns both trainers and the checkpoint."""
+    whole = timed_trainer(tmp_path / "whole", seconds_per_step, **settings)
+    whole.train()
+    first = timed_trainer(tmp_path / "first", seconds_per_step, **settings)
     original_step = first.train_step
 
     def step_then_stop():
         loss = original_step()
-        if first.step == 15:  # mid-epoch (11 steps per epoch): the second half starts inside epoch 2
+        if first.step == stop_at:
             first.request_stop()
         return loss
 
     first.train_step = step_then_stop
-    checkpoint = first.train().checkpoint
-    state = load_checkpoint(checkpoint)
-    assert state.trainer["step"] == 15 and state.trainer["epoch_completed"] is False
-
+    state = load_checkpoint(first.train().checkpoint)
+    assert state.trainer["step"] == stop_at
     torch.manual_seed(123)  # a fresh process would start from other RNG states
-    second = make_trainer(tmp_path / "second", **settings)
+    second = timed_trainer(tmp_path / "second", seconds_per_step, **settings)
     second.model.load_state_dict(state.model)
-    second.load_state_dict(state.trainer)
+    second.load_state_dict({k: v for k, v in state.trainer.items() if k not in forget})
+    if reseed:
+        torch.manual_seed(99)
     second.train()
-    assert second.step == whole.step == 33
-    for a, b in zip(whole.model.parameters(), second.model.parameters()):
-        assert torch.equal(a, b)
+    return whole, second, state
+
+
+def same_weights(a: Trainer, b: Trainer) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters()))
+
+
+@pytest.mark.parametrize("optimizer, schedule", [("adamw", "cosine"), ("muon", "wsd")])
+def test_interrupted_then_resumed_run_gives_bitwise_identical_weights(tmp_path, optimizer, schedule):
+    """N steps in one run == 15 steps, a checkpoint, a new process-like Trainer restored from it, the rest."""
+    settings = dict(epochs=3, dtype=torch.float32, optimizer=optimizer, schedule=schedule)
+    whole, second, state = interrupted_and_resumed(tmp_path, 15, **settings)  # mid-epoch (11 steps per epoch)
+    assert state.trainer["epoch_completed"] is False
+    assert second.step == whole.step == 33 and same_weights(whole, second)
+
+
+def test_a_run_with_dropout_resumes_exactly(tmp_path):
+    """Dropout draws from the generators saved per rank; the resumed run draws the same masks."""
+    whole, second, _ = interrupted_and_resumed(tmp_path, 7, epochs=2, dropout=0.3)
+    assert same_weights(whole, second)
+    _, reseeded, _ = interrupted_and_resumed(tmp_path / "reseeded", 7, reseed=True, epochs=2, dropout=0.3)
+    assert not same_weights(whole, reseeded)  # other dropout masks after the resume: other weights
+
+
+def test_a_timed_run_interrupted_in_its_cooldown_resumes_exactly(tmp_path):
+    """The training time so far is saved: resumed at 80% of --max_minutes, a WSD run goes on with its cooldown
+    (the learning rate at 1/3 of its peak and falling) instead of starting the budget and the peak over."""
+    settings = dict(epochs=1000, max_minutes=0.02, schedule="wsd", eval_iters=1)  # 1.2 s: 12 steps of 0.1 s
+    whole, second, state = interrupted_and_resumed(tmp_path, 10, seconds_per_step=0.1, **settings)
+    assert state.trainer["budget"]["elapsed"] == pytest.approx(1.0)
+    assert second.step == whole.step == 12 and same_weights(whole, second)
+    _, forgot, _ = interrupted_and_resumed(tmp_path / "forgot", 10, 0.1, forget=("budget",), **settings)
+    assert forgot.step == 22 and not same_weights(whole, forgot)  # without the clock: 12 more steps from the peak
+
+
+def test_extending_a_finished_run_goes_on_at_the_learning_rate_it_ended_with(tmp_path):
+    """--resume with a larger --max_iters (or --epochs, --max_minutes) extends the run: the learning rate never
+    goes back up to the peak; it stays at the rate the run had reached (here the floor) for the extra steps."""
+    done = make_trainer(tmp_path, max_iters=10, epochs=5, logging_steps=1)
+    state = load_checkpoint(done.train().checkpoint).trainer
+    longer = make_trainer(tmp_path / "longer", max_iters=16, epochs=5, logging_steps=1)
+    longer.load_state_dict(state)
+    longer.train()
+    lrs = [e["lr"] for e in read_events(tmp_path / "longer") if "lr" in e]
+    assert len(lrs) == 6 and max(lrs) <= min(e["lr"] for e in read_events(tmp_path) if "lr" in e) + 1e-12
+    again = make_trainer(tmp_path / "again", max_iters=10, epochs=5)
+    again.load_state_dict({**state, "step": 5})  # the same horizon: an ordinary resume, no cap
+    assert again.lr_cap == 1.0
+
+
+def test_the_model_is_on_its_device_before_the_optimizer_compile_and_data_parallel(tmp_path, monkeypatch):
+    """nanoGPT's order, checked through the calls (no GPU here): model to device, optimizer, compile, DDP; the
+    optimizer state is loaded into an optimizer whose parameters are on the device already."""
+    calls = []
+    model_to = torch.nn.Module.to
+
+    def to(module, *args, **kwargs):
+        if isinstance(module, GPT):
+            calls.append("model to device")
+        return model_to(module, *args, **kwargs)
+
+    def record(name, result=None):
+        return lambda *args, **kwargs: calls.append(name) or (result(*args, **kwargs) if result else args[0])
+
+    monkeypatch.setattr(torch.nn.Module, "to", to)
+    monkeypatch.setattr(trainer_module, "make_optimizer", record("optimizer made", make_optimizer))
+    monkeypatch.setattr(trainer_module, "CompiledModel", record("compiled"))
+    monkeypatch.setattr(trainer_module, "wrap_for_data_parallel", record("wrapped for data parallel"))
+    trainer = make_trainer(tmp_path, compile=True, context=DistContext(rank=0, local_rank=0, world_size=2))
+    monkeypatch.setattr(Optimizers, "load_state_dict", record("optimizer state loaded"))
+    trainer.load_state_dict(fake_state(trainer))
+    assert calls == [
+        "model to device",
+        "optimizer made",
+        "compiled",
+        "wrapped for data parallel",
+        "optimizer state loaded",
+    ]
+
+
+def fake_state(trainer: Trainer) -> dict:
+    return {
+        "optimizer": {},
+        "scaler": trainer.scaler.state_dict(),
+        "step": 1,
+        "tokens_seen": 1,
+        "rng": {"data": trainer.data_generator.get_state(), "torch": torch.get_rng_state()},
+    }
 
 
 def test_resuming_a_finished_run_says_what_to_do(tmp_path):
