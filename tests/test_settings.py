@@ -85,7 +85,7 @@ class WithLiveSetting(GenerationConfig):
 
 
 def test_a_new_generation_setting_reaches_set_and_the_web_form(tmp_path):
-    tok = CharTokenizer.from_text("abc \n")
+    tok = CharTokenizer("abc \n")
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=8, n_embd=8, n_head=1, n_layer=1)).eval()
     out = io.StringIO()
     session = Session(model, tok, WithLiveSetting(max_new_tokens=3), None, out=out)

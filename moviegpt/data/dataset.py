@@ -66,10 +66,6 @@ class TextDataset:
         n_train = split_point(tokens, tokenizer)
         return cls(tokens[:n_train], tokens[n_train:])
 
-    @classmethod
-    def from_text(cls, text: str, tokenizer: Tokenizer) -> TextDataset:
-        return cls.from_tokens(tokenizer.encode_array(text), tokenizer)
-
     def check_fits(self, context_length: int) -> None:
         """Refuse a corpus whose splits cannot hold one window of context_length + 1 tokens."""
         for name, ids in self.splits.items():

@@ -23,10 +23,6 @@ class CharTokenizer(Tokenizer):
         # Code points in id order, for vectorised encoding of large texts.
         self._codepoints = np.array([ord(c) for c in self.chars], dtype=np.uint32)
 
-    @classmethod
-    def from_text(cls, text: str) -> CharTokenizer:
-        return cls(set(text))
-
     @property
     def vocab_size(self) -> int:
         return len(self.chars)

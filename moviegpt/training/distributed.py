@@ -100,15 +100,6 @@ def mean_across_ranks(value: torch.Tensor, context: DistContext) -> torch.Tensor
     return value / context.world_size
 
 
-def any_rank(flag: bool, context: DistContext, device: torch.device) -> bool:
-    """True on every rank when it is true on one (so all ranks stop at the same step)."""
-    if not context.enabled:
-        return flag
-    value = torch.tensor(float(flag), device=device)
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.item())
-
-
 def agree(seconds: float, flag: bool, context: DistContext, device: torch.device) -> tuple[float, bool]:
     """Rank 0's seconds, and whether the flag is set on any rank, on every rank (one all-reduce)."""
     if not context.enabled:

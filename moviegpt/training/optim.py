@@ -82,8 +82,3 @@ def lr_factor(config: TrainConfig, step: int, progress: float, warmup: int) -> f
         into_cooldown = (progress - (1.0 - config.cooldown_frac)) / max(config.cooldown_frac, 1e-9)
         return 1.0 - (1.0 - floor) * min(max(into_cooldown, 0.0), 1.0)
     return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def learning_rate(config: TrainConfig, step: int, progress: float, warmup: int) -> float:
-    """The AdamW learning rate at this point of the run (Muon's follows the same factor)."""
-    return config.lr * lr_factor(config, step, progress, warmup)

@@ -17,7 +17,7 @@ from moviegpt.tokenizer.char import CharTokenizer
 
 def weights_only() -> Checkpoint:
     torch.manual_seed(0)
-    tok = CharTokenizer.from_text("abc ")
+    tok = CharTokenizer("abc ")
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=4, n_embd=8, n_head=2, n_layer=1, dropout=0.0))
     return Checkpoint(model_config=model.config.to_dict(), tokenizer=tok.to_dict(), model=model.state_dict())
 

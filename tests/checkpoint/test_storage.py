@@ -17,7 +17,7 @@ from moviegpt.tokenizer.char import CharTokenizer
 
 def make_state() -> tuple[GPT, Checkpoint]:
     torch.manual_seed(1)
-    tok = CharTokenizer.from_text("abcdefgh 世界")
+    tok = CharTokenizer("abcdefgh 世界")
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=8, n_embd=16, n_head=2, n_layer=1, dropout=0.0))
     return model, Checkpoint(
         model_config=model.config.to_dict(),
@@ -34,7 +34,7 @@ def test_round_trip_gives_identical_logits(tmp_path):
     again, tok = model_from_checkpoint(loaded)
     idx = torch.tensor([tok.encode("abc世界")])
     assert torch.equal(model.eval()(idx)[0], again.eval()(idx)[0])
-    assert tok.chars == CharTokenizer.from_text("abcdefgh 世界").chars
+    assert tok.chars == CharTokenizer("abcdefgh 世界").chars
     assert loaded.train_args["name"] == "x"
     # loadable by anyone with the safe loader
     torch.load(tmp_path / "c.pt", weights_only=True)

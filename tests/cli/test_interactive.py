@@ -9,7 +9,7 @@ from moviegpt.generation.config import GenerationConfig
 from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer.char import CharTokenizer
 
-TOK = CharTokenizer.from_text("abcdefgh \n")
+TOK = CharTokenizer("abcdefgh \n")
 
 
 class CtrlCOnce(io.StringIO):

@@ -23,7 +23,7 @@ def write(path, text):
 def test_tokens_match_the_in_memory_encoding(tmp_path):
     corpus = encode_corpus([write(tmp_path / "a.txt", TEXT)], tmp_path / "cache")
     assert isinstance(corpus.tokens, np.memmap) and corpus.tokens.dtype == np.uint8
-    expected = CharTokenizer.from_text(TEXT)
+    expected = CharTokenizer(TEXT)
     assert corpus.tokenizer.chars == expected.chars
     assert np.array_equal(corpus.tokens, expected.encode_array(TEXT))
     assert corpus.cache_path.exists() and corpus.cache_path.with_suffix(".json").exists()
@@ -62,7 +62,7 @@ def test_damaged_cache_is_rebuilt(tmp_path):
     corpus = encode_corpus([path], tmp_path / "cache")
     corpus.cache_path.write_bytes(b"\x00" * 10)
     again = encode_corpus([path], tmp_path / "cache")
-    assert not again.reused and np.array_equal(again.tokens, CharTokenizer.from_text(TEXT).encode_array(TEXT))
+    assert not again.reused and np.array_equal(again.tokens, CharTokenizer(TEXT).encode_array(TEXT))
 
 
 def test_several_files_are_joined_with_newlines(tmp_path):
@@ -98,8 +98,8 @@ def test_movie_split_moves_to_the_nearest_record_end(tmp_path):
         f"The description of the movie named 'M{i}' is:\nPlot {'x' * (i % 17)}.\nEND_OF_MOVIE\n" for i in range(100)
     ]
     text = "".join(records)
-    tok = CharTokenizer.from_text(text)
-    data = TextDataset.from_text(text, tok)
+    tok = CharTokenizer(text)
+    data = TextDataset.from_tokens(tok.encode_array(text), tok)
     train, val = tok.decode(data.splits["train"]), tok.decode(data.splits["val"])
     assert train + val == text
     assert train.endswith("END_OF_MOVIE\n") and val.startswith("The description of the movie named")
@@ -108,6 +108,6 @@ def test_movie_split_moves_to_the_nearest_record_end(tmp_path):
 
 def test_plain_text_split_is_exactly_90_percent():
     text = "plain text without records. " * 40
-    tok = CharTokenizer.from_text(text)
-    data = TextDataset.from_text(text, tok)
+    tok = CharTokenizer(text)
+    data = TextDataset.from_tokens(tok.encode_array(text), tok)
     assert len(data.splits["train"]) == int(len(text) * 0.9)

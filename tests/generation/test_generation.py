@@ -18,7 +18,7 @@ from moviegpt.generation.streamers import TerminalStreamer
 from moviegpt.model import GPT, GPTConfig, KVCache
 from moviegpt.tokenizer.char import CharTokenizer
 
-TOK = CharTokenizer.from_text("abcdefgh \n")
+TOK = CharTokenizer("abcdefgh \n")
 
 
 def random_model(context_length: int = 8, seed: int = 3) -> GPT:

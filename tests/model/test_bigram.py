@@ -26,12 +26,12 @@ QUIET = ["--wandb", "disabled", "--prompt", "", "--max_new_tokens", "20", "--dis
 
 
 def test_bigram_learns_and_greedy_decoding_follows_its_table(tmp_path):
-    tokenizer = CharTokenizer.from_text(TINY_TEXT)
+    tokenizer = CharTokenizer(TINY_TEXT)
     torch.manual_seed(0)
     model = BigramLanguageModel(BigramConfig(vocab_size=tokenizer.vocab_size, context_length=8))
     trainer = Trainer(
         model,
-        TextDataset.from_text(TINY_TEXT * 4, tokenizer),
+        TextDataset.from_tokens(tokenizer.encode_array(TINY_TEXT * 4), tokenizer),
         TrainConfig(batch_size=32, lr=1e-1, epochs=1, max_iters=150, eval_iters=5, eval_interval=50),
         torch.device("cpu"),
         torch.float32,
@@ -59,7 +59,7 @@ def direct_mean_loss(model, ids: list[int]) -> float:
 
 @pytest.mark.parametrize("kind", ["gpt", "bigram"])
 def test_evaluate_with_stride_1_equals_the_mean_of_direct_per_character_losses(kind):
-    tokenizer = CharTokenizer.from_text(TINY_TEXT)
+    tokenizer = CharTokenizer(TINY_TEXT)
     torch.manual_seed(1)
     model = (
         GPT(GPTConfig(vocab_size=tokenizer.vocab_size, context_length=16, n_embd=32, n_head=2, n_layer=2, dropout=0.0))

@@ -14,21 +14,21 @@ from moviegpt.tokenizer.char import CharTokenizer
     ],
 )
 def test_round_trip(text):
-    tok = CharTokenizer.from_text(text)
+    tok = CharTokenizer(text)
     assert tok.decode(tok.encode(text)) == text
     assert tok.decode(tok.encode_array(text)) == text
 
 
 def test_ids_are_sorted_and_stable():
-    a = CharTokenizer.from_text("cab")
-    b = CharTokenizer.from_text("bca")
+    a = CharTokenizer("cab")
+    b = CharTokenizer("bca")
     assert a.chars == ["a", "b", "c"] == b.chars
     assert a.encode("abc") == [0, 1, 2]
 
 
 def test_encode_array_matches_encode_and_is_compact():
     text = "hello, 世界! " * 50
-    tok = CharTokenizer.from_text(text)
+    tok = CharTokenizer(text)
     ids = tok.encode_array(text)
     assert ids.dtype == np.uint8
     assert ids.tolist() == tok.encode(text)
@@ -41,12 +41,12 @@ def test_dtype_grows_with_vocabulary():
 
 @pytest.mark.parametrize("encode", ["encode", "encode_array"])
 def test_unknown_character_is_named(encode):
-    tok = CharTokenizer.from_text("abc")
+    tok = CharTokenizer("abc")
     with pytest.raises(UserError, match="'z'"):
         getattr(tok, encode)("abz")
 
 
 def test_dict_round_trip():
-    tok = CharTokenizer.from_text("héllo 世界")
+    tok = CharTokenizer("héllo 世界")
     again = CharTokenizer.from_dict(tok.to_dict())
     assert again.chars == tok.chars

@@ -14,7 +14,7 @@ from moviegpt.tokenizer.char import CharTokenizer
 from moviegpt.training import trainer as trainer_module
 from moviegpt.training.config import TrainConfig
 from moviegpt.training.distributed import SINGLE, DistContext
-from moviegpt.training.optim import Optimizers, learning_rate, make_optimizer
+from moviegpt.training.optim import Optimizers, lr_factor, make_optimizer
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.tracking import RunLogger
 from moviegpt.training.trainer import Trainer
@@ -33,8 +33,8 @@ def make_trainer(
     **overrides,
 ) -> Trainer:
     torch.manual_seed(0)
-    tok = CharTokenizer.from_text(text)
-    data = TextDataset.from_text(text, tok)
+    tok = CharTokenizer(text)
+    data = TextDataset.from_tokens(tok.encode_array(text), tok)
     model = GPT(
         GPTConfig(
             vocab_size=tok.vocab_size, context_length=context_length, n_embd=32, n_head=2, n_layer=2, dropout=dropout
@@ -72,20 +72,20 @@ def test_tiny_model_memorises_a_short_text(tmp_path):
 
 def test_schedule_warms_up_then_decays_to_the_floor():
     config = TrainConfig(lr=1.0, min_lr_ratio=0.1)
-    assert learning_rate(config, step=0, progress=0.0, warmup=10) == pytest.approx(0.1)
-    assert learning_rate(config, step=9, progress=0.0, warmup=10) == pytest.approx(1.0)
-    assert learning_rate(config, step=50, progress=0.5, warmup=10) == pytest.approx(0.55)
-    assert learning_rate(config, step=100, progress=1.0, warmup=10) == pytest.approx(0.1)
+    assert config.lr * lr_factor(config, step=0, progress=0.0, warmup=10) == pytest.approx(0.1)
+    assert config.lr * lr_factor(config, step=9, progress=0.0, warmup=10) == pytest.approx(1.0)
+    assert config.lr * lr_factor(config, step=50, progress=0.5, warmup=10) == pytest.approx(0.55)
+    assert config.lr * lr_factor(config, step=100, progress=1.0, warmup=10) == pytest.approx(0.1)
 
 
 def test_warmup_stable_decay_schedule():
     config = TrainConfig(lr=1.0, schedule="wsd", cooldown_frac=0.4, min_lr_ratio=0.1)
-    assert learning_rate(config, step=4, progress=0.0, warmup=10) == pytest.approx(0.5)
-    assert learning_rate(config, step=50, progress=0.3, warmup=10) == pytest.approx(1.0)
-    assert learning_rate(config, step=60, progress=0.6, warmup=10) == pytest.approx(1.0)  # the cooldown starts
-    assert learning_rate(config, step=80, progress=0.8, warmup=10) == pytest.approx(0.55)
-    assert learning_rate(config, step=99, progress=1.0, warmup=10) == pytest.approx(0.1)
-    assert learning_rate(config, step=99, progress=1.7, warmup=10) == pytest.approx(0.1)  # past a time budget
+    assert config.lr * lr_factor(config, step=4, progress=0.0, warmup=10) == pytest.approx(0.5)
+    assert config.lr * lr_factor(config, step=50, progress=0.3, warmup=10) == pytest.approx(1.0)
+    assert config.lr * lr_factor(config, step=60, progress=0.6, warmup=10) == pytest.approx(1.0)  # the cooldown starts
+    assert config.lr * lr_factor(config, step=80, progress=0.8, warmup=10) == pytest.approx(0.55)
+    assert config.lr * lr_factor(config, step=99, progress=1.0, warmup=10) == pytest.approx(0.1)
+    assert config.lr * lr_factor(config, step=99, progress=1.7, warmup=10) == pytest.approx(0.1)  # past a time budget
 
 
 def test_muon_takes_the_hidden_matrices_and_adamw_the_rest():
