@@ -135,13 +135,12 @@ def resolve_compile(choice: bool | None, device: torch.device) -> bool:
     return device.type == "cuda" if choice is None else choice
 
 
-# What a failed compilation raises at the first call (no C++ compiler, an unsupported backend or operation).
-# An error of the model itself (a shape bug, out of memory) is not one of these and reaches the user as it is.
-COMPILE_ERRORS = (
-    torch._dynamo.exc.BackendCompilerFailed,
-    torch._dynamo.exc.Unsupported,
-    torch._dynamo.exc.InternalTorchDynamoError,
-)
+def compile_errors() -> tuple[type[Exception], ...]:
+    """What a failed compilation raises at the first call (no C++ compiler, an unsupported backend or operation).
+    An error of the model itself (a shape bug, out of memory) is not one of these and reaches the user as it is.
+    (torch._dynamo is read here, once torch.compile has loaded it: importing it costs a second at start-up.)"""
+    errors = torch._dynamo.exc
+    return errors.BackendCompilerFailed, errors.Unsupported, errors.InternalTorchDynamoError
 
 
 class CompiledModel(torch.nn.Module):
@@ -165,7 +164,7 @@ class CompiledModel(torch.nn.Module):
         self.first_call = False
         try:
             return self.compiled(*args, **kwargs)
-        except COMPILE_ERRORS as exc:
+        except compile_errors() as exc:
             cause = getattr(exc, "inner_exception", exc)  # what the compiler backend itself raised
             reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
             warnings.warn(f"--compile failed, training without it: {reason}", stacklevel=2)
