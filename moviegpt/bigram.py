@@ -31,6 +31,7 @@ class PositionCounter:
 
     def __init__(self) -> None:
         self.length = 0
+        self.pad: torch.Tensor | None = None  # (rows may be left-padded; the bigram looks one token back only)
 
     def reorder(self, rows: torch.Tensor) -> None:
         pass

@@ -41,6 +41,9 @@ class GPTConfig:
         0.0, "> 0: logits = cap * tanh(logits / cap); 0 is off", check=at_least(0), resume=FIXED
     )
     bigram_logits: bool = setting(False, "add a learned table of next-token logits from the current one", resume=FIXED)
+    smear: bool = setting(
+        False, "mix the previous token's embedding into each position (cheap copying for one layer)", resume=FIXED
+    )
     rope_base: float = 10000.0
     bias: bool = True
     # Only the original MovieGPT's checkpoints need these (checkpoint/original.py); ours keep the defaults.
@@ -72,17 +75,23 @@ def norm_layer(config: GPTConfig) -> nn.Module:
 
 
 def rotate(x: torch.Tensor, positions: torch.Tensor, base: float) -> torch.Tensor:
-    """Rotary position embedding of x (batch, head, time, head_size) at the given absolute positions."""
+    """Rotary position embedding of x (batch, head, time, head_size) at the given positions: (time,), or (batch,
+    time) when rows have positions of their own."""
     half = x.shape[-1] // 2
     freqs = base ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
-    angles = positions.float()[:, None] * freqs[None]
+    angles = positions.float().unsqueeze(-1) * freqs
+    if angles.dim() == 3:
+        angles = angles.unsqueeze(1)  # the same angles for every head
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     x1, x2 = x[..., :half], x[..., half:]
     return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
 
 
 class KVCache:
-    """Keys and values of every layer for the positions seen so far, preallocated up to context_length."""
+    """Keys and values of every layer for the positions seen so far, preallocated up to context_length.
+
+    Rows may start with padding (`pad` slots each), so that prompts of different lengths decode in one batch: a
+    row's padding is never attended to, and its positions count from its first real token."""
 
     def __init__(self, config: GPTConfig, batch_size: int, device: torch.device, dtype: torch.dtype):
         head_size = config.n_embd // config.n_head
@@ -90,6 +99,25 @@ class KVCache:
         self.data = torch.zeros(shape, device=device, dtype=dtype)
         self.length = 0  # positions filled
         self.offset = 0  # absolute position of the first slot (rotary models slide the window past the context)
+        self.pad: torch.Tensor | None = None  # (batch,) padding at the start of each row, in positions
+        self.previous: torch.Tensor | None = None  # the last position's token embedding (smear)
+
+    def positions(self, start: int, end: int, device: torch.device) -> torch.Tensor:
+        """Positions of slots start..end: (time,), or (batch, time) counted from each row's first real token."""
+        positions = torch.arange(self.offset + start, self.offset + end, device=device)
+        return positions if self.pad is None else (positions - self.pad[:, None]).clamp(min=0)
+
+    def mask(self, start: int, time: int, device: torch.device) -> torch.Tensor | None:
+        """Which keys the new queries attend to (None: plain causal attention will do)."""
+        if self.pad is None and (start == 0 or time == 1):
+            return None
+        keys, queries = torch.arange(start + time, device=device), torch.arange(start, start + time, device=device)
+        allowed = keys[None, :] <= queries[:, None]
+        if self.pad is not None:  # a padding query sees itself only, so that it stays finite
+            real = keys[None, None, :] + self.offset >= self.pad[:, None, None]
+            allowed = (allowed & real) | (keys[None, :] == queries[:, None])
+            return allowed[:, None]
+        return allowed
 
     def update(self, layer: int, k: torch.Tensor, v: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Store k, v at positions start.. and return the keys and values of all positions so far."""
@@ -137,9 +165,8 @@ class CausalSelfAttention(nn.Module):
         mask = None
         if cache is not None:
             k, v = cache.update(layer, k, v, start)
-            if start > 0 and time > 1:  # new queries see all cached positions and the new ones causally
-                mask = torch.ones(time, start + time, dtype=torch.bool, device=x.device).tril(diagonal=start)
-        causal = mask is None and (cache is None or start == 0) and time > 1
+            mask = cache.mask(start, time, x.device)  # new queries see the cached positions and the new ones
+        causal = mask is None and start == 0 and time > 1
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal, scale=self.scale
         )
@@ -190,6 +217,9 @@ class GPT(nn.Module):
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=config.head_bias)
         if config.bigram_logits:
             self.bigram = nn.Embedding(config.vocab_size, config.vocab_size)
+        if config.smear:  # how much of the previous token's embedding each position takes: none at first
+            self.smear_gate = nn.Linear(config.n_embd, 1, bias=False)
+            self.smear_lambda = nn.Parameter(torch.zeros(1))
         if config.tie_weights:
             self.lm_head.weight = self.token_embedding.weight
         self.apply(self._init_weights)
@@ -219,6 +249,19 @@ class GPT(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def smeared(self, x: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
+        """Each position plus a learned, gated share of the previous position's token embedding (none for a row's
+        first token)."""
+        previous = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)
+        if cache is not None:
+            if cache.length > 0:
+                previous[:, :1] = cache.previous
+            if cache.pad is not None:  # padding is no previous token
+                slots = torch.arange(cache.length, cache.length + x.shape[1], device=x.device) + cache.offset
+                previous = previous * (slots[None, :] > cache.pad[:, None]).unsqueeze(-1)
+            cache.previous = x[:, -1:]
+        return x + self.smear_lambda * torch.sigmoid(self.smear_gate(x)) * previous
+
     def new_cache(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> KVCache:
         """An empty KV cache for incremental decoding of batch_size rows."""
         return KVCache(self.config, batch_size, device, dtype)
@@ -235,9 +278,13 @@ class GPT(nn.Module):
         end = start + idx.shape[1]
         if end > self.config.context_length:
             raise ValueError(f"sequence of {end} tokens exceeds context_length {self.config.context_length}")
-        offset = cache.offset if cache is not None else 0
-        positions = torch.arange(offset + start, offset + end, device=idx.device)
+        if cache is not None:
+            positions = cache.positions(start, end, idx.device)
+        else:
+            positions = torch.arange(start, end, device=idx.device)
         x = self.token_embedding(idx)
+        if self.config.smear:
+            x = self.smeared(x, cache)
         if self.config.position == "learned":
             x = x + self.position_embedding(positions)
         x = self.drop(x)

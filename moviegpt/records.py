@@ -24,6 +24,13 @@ class RecordFormat:
     def title_prompt(self, title: str) -> str:
         return f"{self.prefix}{title}{self.suffix}"
 
+    def without_title(self, prompt: str) -> str | None:
+        """The prompt with the title of the record it starts left out (what guidance compares against); None when
+        it does not start with a whole title line."""
+        if not prompt.startswith(self.prefix) or self.suffix not in prompt[len(self.prefix) :]:
+            return None
+        return self.prefix + prompt[prompt.index(self.suffix, len(self.prefix)) :]
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -1,4 +1,5 @@
-"""`gpt.py --checkpoint CKPT --evaluate FILE`: the exact loss of the model on every character of FILE."""
+"""`gpt.py --checkpoint CKPT --evaluate FILE`: the exact loss of the model on every character of FILE, and on
+movie-format text how much the model uses the titles."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from moviegpt.cli.loading import load_for_inference
 from moviegpt.cli.settings import Settings
 from moviegpt.data.textfile import read_text
 from moviegpt.errors import UserError
-from moviegpt.evaluation import evaluate_text
+from moviegpt.evaluation import evaluate_text, spread, title_measures
+from moviegpt.records import RecordFormat, parse_movies
 
 
 def evaluate_command(settings: Settings) -> None:
@@ -18,7 +20,13 @@ def evaluate_command(settings: Settings) -> None:
     result = evaluate_text(loaded.model, loaded.tokenizer, text, command.eval_stride, loaded.device)
     if result.tokens == 0:
         raise UserError(f"nothing to evaluate: {command.evaluate} has fewer than two characters the model knows")
+    fmt = loaded.record_format or RecordFormat()
+    movies = spread(parse_movies(text, fmt), command.title_movies)
+    titles = title_measures(loaded.model, loaded.tokenizer, movies, fmt, loaded.device)
     if command.json:
-        print(json.dumps({"checkpoint": command.checkpoint, "file": command.evaluate, **result.to_dict()}), flush=True)
-    else:
-        print(result.summary(), flush=True)
+        report = {"checkpoint": command.checkpoint, "file": command.evaluate, **result.to_dict()}
+        print(json.dumps({**report, "title": titles.to_dict() if titles else None}), flush=True)
+        return
+    print(result.summary(), flush=True)
+    if titles:
+        print(titles.summary(), flush=True)

@@ -54,7 +54,8 @@ class Session:
         """Generate, print and return the samples as one text (prompt included)."""
         self.tokenizer.encode(prompt)  # unknown characters: an error before anything is printed
         streamer = TerminalStreamer(prompt, self.config.num_samples, self.typewriter, self.out)
-        texts = generate(self.model, self.tokenizer, prompt, self.config, streamer)
+        unconditional = (self.record_format or RecordFormat()).without_title(prompt)
+        texts = generate(self.model, self.tokenizer, prompt, self.config, streamer, unconditional)
         streamer.finish(texts)
         if len(texts) == 1:
             return prompt + texts[0]

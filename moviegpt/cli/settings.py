@@ -81,6 +81,12 @@ class CommandSettings:
         "the context)",
         check=at_least(1),
     )
+    title_movies: int = setting(
+        500,
+        "--evaluate on movie-format text: movies scored for the title measures, spread through the file (each "
+        "against 10 titles); 0 scores all",
+        check=at_least(0),
+    )
     json: bool = setting(
         False, "with --evaluate or --compare: print one JSON line for scripts", cli={"action": "store_true"}
     )

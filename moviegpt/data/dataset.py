@@ -1,4 +1,5 @@
-"""Token ids of a corpus, split into train and validation, and random training windows from them."""
+"""Token ids of a corpus, split into train and validation, and training windows from them: anywhere, or at the
+start of a movie record (so every plot is trained with its title in view), with titles dropped from a share."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import torch
 
 from moviegpt.errors import UserError
-from moviegpt.records import RECORD_END
+from moviegpt.records import RECORD_END, RecordFormat
 from moviegpt.tokenizer.base import Tokenizer
 
 VAL_FRACTION = 0.1
@@ -55,16 +56,52 @@ def has_records(tokens: np.ndarray, tokenizer: Tokenizer, scan: int = 2**20) -> 
     return marker is not None and len(find_marker(tokens, marker, 0, min(len(tokens), scan))) > 0
 
 
+class RecordIndex:
+    """Where the movie records of a token array start, and where their titles are (the char tokenizer spells the
+    template the same everywhere; other tokenizers give the starts only)."""
+
+    def __init__(self, ids: np.ndarray, tokenizer: Tokenizer):
+        marker = record_end_ids(tokenizer, ids.dtype)
+        ends = find_marker(ids, marker, 0, len(ids)) if marker is not None else np.empty(0, dtype=np.int64)
+        self.starts = np.concatenate([[0], ends[ends < len(ids)]]).astype(np.int64)
+        self.titles: np.ndarray | None = None  # (records, 2): [first, end) of each title
+        fmt = RecordFormat()
+        if tokenizer.kind == "char" and tokenizer.can_encode(fmt.prefix + fmt.suffix) and len(ends):
+            prefix, suffix = (np.array(tokenizer.encode(t), dtype=ids.dtype) for t in (fmt.prefix, fmt.suffix))
+            suffixes = find_marker(ids, suffix, 0, len(ids)) - len(suffix)
+            first = self.starts + len(prefix)
+            at = np.searchsorted(suffixes, first)
+            found = at < len(suffixes)
+            end = np.where(found, suffixes[np.minimum(at, len(suffixes) - 1)], first)
+            self.titles = np.stack([first, np.maximum(end, first)], axis=1)
+
+
 class TextDataset:
     """Train and validation token arrays (numpy arrays or memmaps, never Python lists)."""
 
-    def __init__(self, train: np.ndarray, val: np.ndarray):
+    def __init__(self, train: np.ndarray, val: np.ndarray, tokenizer: Tokenizer | None = None):
         self.splits = {"train": train, "val": val}
+        self.tokenizer = tokenizer  # what record indexes are read with
+        self.indexes: dict[str, RecordIndex] = {}
 
     @classmethod
     def from_tokens(cls, tokens: np.ndarray, tokenizer: Tokenizer) -> TextDataset:
         n_train = split_point(tokens, tokenizer)
-        return cls(tokens[:n_train], tokens[n_train:])
+        return cls(tokens[:n_train], tokens[n_train:], tokenizer)
+
+    def records(self, split: str) -> RecordIndex:
+        """The split's record index, made on first use."""
+        if split not in self.indexes:
+            self.indexes[split] = RecordIndex(self.splits[split], self.tokenizer)
+        return self.indexes[split]
+
+    def check_windows(self, windows: str, title_dropout: float) -> None:
+        """Refuse record windows or title dropout on text they cannot apply to."""
+        if windows == "records" and (self.tokenizer is None or record_end_ids(self.tokenizer, np.uint8) is None
+                                     or len(self.records("train").starts) < 2):  # fmt: skip
+            raise UserError("--windows records needs movie-format text (records that end with END_OF_MOVIE)")
+        if title_dropout > 0 and (windows != "records" or self.records("train").titles is None):
+            raise UserError("--title_dropout needs --windows records on movie-format text with --tokenizer char")
 
     def check_fits(self, context_length: int) -> None:
         """Refuse a corpus whose splits cannot hold one window of context_length + 1 tokens."""
@@ -86,17 +123,36 @@ class TextDataset:
         context_length: int,
         generator: torch.Generator,
         shard: tuple[int, int] = (0, 1),
+        windows: str = "anywhere",
+        title_dropout: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Random windows of inputs x and next-token targets y, as int64 CPU tensors.
+        """Random windows of inputs x and next-token targets y, as int64 CPU tensors. windows "records": each row
+        starts at a record's first character, the records after it packed behind it; title_dropout: the share of
+        rows whose first record has its title left out (`named '' is:`).
 
         shard = (rank, world_size): every rank draws the same world_size * batch_size windows from its generator
         and keeps its own slice, so a data-parallel run sees exactly the batches of one process with the global
         batch size.
         """
         rank, world_size = shard
-        ids = self.splits[split]
-        starts = torch.randint(len(ids) - context_length, (batch_size * world_size,), generator=generator).numpy()
-        starts = starts[rank * batch_size : (rank + 1) * batch_size]
-        windows = np.stack([ids[s : s + context_length + 1] for s in starts]).astype(np.int64)
-        batch = torch.from_numpy(windows)
+        ids, rows, width = self.splits[split], batch_size * world_size, context_length + 1
+        titles = None
+        if windows == "records":
+            index = self.records(split)
+            fits = max(1, int(np.searchsorted(index.starts, len(ids) - width, side="right")))
+            picks = torch.randint(fits, (rows,), generator=generator).numpy()
+            starts, titles = index.starts[picks], None if index.titles is None else index.titles[picks]
+        else:
+            starts = torch.randint(len(ids) - context_length, (rows,), generator=generator).numpy()
+        drop = torch.rand(rows, generator=generator).numpy() < title_dropout if title_dropout else np.zeros(rows, bool)
+        made = []
+        for row in range(rank * batch_size, (rank + 1) * batch_size):
+            window = ids[starts[row] : starts[row] + width]
+            if drop[row]:  # the same record without its title, the text after it moved up
+                first, end = titles[row]
+                head = ids[starts[row] : first]
+                tail = ids[end : end + width - len(head)]
+                window = np.concatenate([head, tail]) if len(head) + len(tail) == width else window
+            made.append(window)
+        batch = torch.from_numpy(np.stack(made).astype(np.int64))
         return batch[:, :-1].contiguous(), batch[:, 1:].contiguous()

@@ -33,6 +33,13 @@ class GenerationConfig:
         live=LIVE,
     )
     repetition_penalty: float = setting(1.0, "> 1 discourages repeating tokens", check=between(1e-3, 1e3), live=LIVE)
+    guidance_scale: float = setting(
+        1.0,
+        "classifier-free guidance for a title: next-token log-probabilities = without the title + scale x (with it - "
+        "without it); above 1 follows the title more, 1 is off",
+        check=between(0, 100),
+        live=LIVE,
+    )
     num_beams: int = setting(4, "beams for --decode beam", check=at_least(1), live=("repl",))
     num_samples: int = setting(
         1, "samples generated together in one batch, each stopping on its own", check=at_least(1), live=("repl",)
@@ -54,6 +61,9 @@ class GenerationConfig:
         )
         check(not self.stop or all(self.stop), "stop", "must not be an empty string")
         check(math.isfinite(self.length_penalty), "length_penalty", f"must be finite, got {self.length_penalty}")
+        check(
+            self.guidance_scale == 1 or self.decode != "beam", "guidance_scale", "works with sample or greedy, not beam"
+        )
         check(
             self.decode != "beam" or self.num_samples <= self.num_beams,
             "num_samples",

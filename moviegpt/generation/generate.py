@@ -18,14 +18,21 @@ def prompt_ids(tokenizer: Tokenizer, prompt: str) -> list[int]:
 
 
 def generate(
-    model: LanguageModel, tokenizer: Tokenizer, prompt: str, config: GenerationConfig, streamer: Streamer | None = None
+    model: LanguageModel,
+    tokenizer: Tokenizer,
+    prompt: str,
+    config: GenerationConfig,
+    streamer: Streamer | None = None,
+    unconditional: str | None = None,
 ) -> list[str]:
-    """config.num_samples continuations of prompt, each cut before its first stop string.
+    """config.num_samples continuations of prompt, each cut before its first stop string; with guidance
+    (config.guidance_scale), steered away from `unconditional`, the same prompt without its title.
 
     The streamer receives each row's text as soon as it is final (never part of a stop string), and hears when a
     row ends, while the others may still be going.
     """
     ids = prompt_ids(tokenizer, prompt)
+    without = prompt_ids(tokenizer, unconditional) if unconditional is not None else None
     stopper = Stopper(tokenizer, config.stop or [])
     rows = [RowText(tokenizer, stopper) for _ in range(config.num_samples)]
 
@@ -36,7 +43,7 @@ def generate(
         if rows[row].stopped and streamer:
             streamer.end(row)
 
-    generate_ids(model, ids, config, stopper.is_done, on_token)
+    generate_ids(model, ids, config, stopper.is_done, on_token, without)
     for row, text in enumerate(rows):
         rest = text.finish()
         if rest and streamer:

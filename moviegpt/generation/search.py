@@ -30,12 +30,18 @@ class IncrementalModel:
         self.history: torch.Tensor | None = None
 
     @torch.inference_mode()
-    def start(self, ids: torch.Tensor) -> torch.Tensor:
-        """Feed the prompt ids (batch, time); returns next-token logits (batch, vocab) as float32."""
-        self.history = ids
-        window = ids[:, -self.model.config.context_length :]
+    def start(self, ids: torch.Tensor, pad: torch.Tensor | None = None) -> torch.Tensor:
+        """Feed the prompt ids (batch, time), each row left-padded by `pad` slots (prompts of different lengths in
+        one batch); returns next-token logits (batch, vocab) as float32."""
+        self.history, self.pad = ids, pad
+        return self.encode(max(0, ids.shape[1] - self.model.config.context_length))
+
+    def encode(self, begin: int) -> torch.Tensor:
+        """A fresh cache of the history from position `begin` on; the logits after it."""
         self.cache.length = 0
-        return self.model(window, cache=self.cache)[0][:, -1].float()
+        if self.pad is not None:
+            self.cache.pad = (self.pad - begin).clamp(min=0)
+        return self.model(self.history[:, begin:], cache=self.cache)[0][:, -1].float()
 
     @torch.inference_mode()
     def advance(self, next_ids: torch.Tensor) -> torch.Tensor:
@@ -47,34 +53,57 @@ class IncrementalModel:
         if self.cache.length < context:
             return self.model(next_ids[:, None], cache=self.cache)[0][:, -1].float()
         keep = max(1, context - context // 4)  # learned positions end at context_length: re-encode a window
-        self.cache.length = 0
-        return self.model(self.history[:, -keep:], cache=self.cache)[0][:, -1].float()
+        return self.encode(self.history.shape[1] - keep)
 
     def reorder(self, rows: torch.Tensor) -> None:
         self.cache.reorder(rows)
         self.history = self.history.index_select(0, rows)
 
 
+def prompt_batch(prompts: list[list[int]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Prompts as one batch, the shorter ones left-padded, and each row's padding (None: all of one length)."""
+    width = max(len(p) for p in prompts)
+    pad = torch.tensor([width - len(p) for p in prompts], device=device)
+    ids = torch.tensor([[0] * (width - len(p)) + p for p in prompts], device=device)
+    return ids, pad if bool(pad.any()) else None
+
+
+def guided(logits: torch.Tensor, rows: int, scale: float) -> torch.Tensor:
+    """Classifier-free guidance: the first `rows` rows saw the title, the others did not; in log-probabilities,
+    without + scale x (with - without)."""
+    with_title, without = logits[:rows].log_softmax(dim=-1), logits[rows:].log_softmax(dim=-1)
+    return without + scale * (with_title - without)
+
+
 def sample(
-    lm: IncrementalModel, prompt: list[int], config: GenerationConfig, is_done: IsDone, on_token: OnToken
+    lm: IncrementalModel,
+    prompt: list[int],
+    config: GenerationConfig,
+    is_done: IsDone,
+    on_token: OnToken,
+    unconditional: list[int] | None = None,
 ) -> list[list[int]]:
-    """num_samples rows sampled (or greedy) together; each stops on its own at a stop string or max_new_tokens."""
+    """num_samples rows sampled (or greedy) together; each stops on its own at a stop string or max_new_tokens.
+    With guidance (`unconditional`: the prompt without its title) each row has a twin without the title, decoded
+    in the same batch, and both take the token chosen from the guided log-probabilities."""
     rows = config.num_samples
+    guide = unconditional is not None and config.guidance_scale != 1
     generator = torch.Generator(device=lm.device).manual_seed(config.seed)
-    logits = lm.start(torch.tensor([prompt] * rows, device=lm.device))
+    logits = lm.start(*prompt_batch([prompt] * rows + ([unconditional] * rows if guide else []), lm.device))
     generated: list[list[int]] = [[] for _ in range(rows)]
     active = list(range(rows))
-    for _ in range(config.max_new_tokens):
-        tokens = next_tokens(logits, lm.history, config, generator)
+    for step in range(config.max_new_tokens):
+        scores = guided(logits, rows, config.guidance_scale) if guide else logits
+        tokens = next_tokens(scores, lm.history[:rows], config, generator)
         for row in list(active):
             token = int(tokens[row])
             generated[row].append(token)
             on_token(row, token)
             if is_done(generated[row]):
                 active.remove(row)
-        if not active:
+        if not active or step == config.max_new_tokens - 1:
             break
-        logits = lm.advance(tokens)
+        logits = lm.advance(torch.cat([tokens, tokens]) if guide else tokens)
     return generated
 
 
@@ -129,14 +158,12 @@ def generate_ids(
     config: GenerationConfig,
     is_done: IsDone | None = None,
     on_token: OnToken | None = None,
+    unconditional: list[int] | None = None,
 ) -> list[list[int]]:
-    """Token ids in, token ids out: num_samples continuations of prompt by the configured decoding."""
-    rows = config.num_beams if config.decode == "beam" else config.num_samples
-    search = beam_search if config.decode == "beam" else sample
-    return search(
-        IncrementalModel(model, rows),
-        prompt,
-        config,
-        is_done or (lambda ids: False),
-        on_token or (lambda row, token: None),
-    )
+    """Token ids in, token ids out: num_samples continuations of prompt by the configured decoding (guided by
+    the unconditional prompt when given and guidance_scale is not 1)."""
+    is_done, on_token = is_done or (lambda ids: False), on_token or (lambda row, token: None)
+    if config.decode == "beam":
+        return beam_search(IncrementalModel(model, config.num_beams), prompt, config, is_done, on_token)
+    rows = config.num_samples * (2 if unconditional is not None and config.guidance_scale != 1 else 1)
+    return sample(IncrementalModel(model, rows), prompt, config, is_done, on_token, unconditional)

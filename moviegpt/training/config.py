@@ -66,6 +66,20 @@ class TrainConfig:
     checkpoint_every_steps: int | None = setting(
         None, "also checkpoint mid-epoch every this many steps", check=at_least(1), resume=FREE
     )
+    windows: str = setting(
+        "anywhere",
+        "where training and validation windows start: anywhere, or at the first character of a movie record "
+        "(records), so every plot is trained with its title in view",
+        choices=("anywhere", "records"),
+        resume=FIXED,
+    )
+    title_dropout: float = setting(
+        0.0,
+        "--windows records: the share of windows whose first movie has its title left out, so that the model knows "
+        "a movie without a title (what --guidance_scale compares against)",
+        check=between(0, 1, high_open=True),
+        resume=FIXED,
+    )
     seed: int = DEFAULT_SEED  # (--seed, declared with the Runtime)
     warmup_iters: int | None = None  # None: 5% of the planned steps, at most 100
     min_lr_ratio: float = 0.1

@@ -216,6 +216,7 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
     with main_first(context):  # under torchrun one rank per machine downloads and encodes
         corpus = load_corpus(config.data)
     corpus.dataset.check_fits(config.model.context_length)
+    corpus.dataset.check_windows(config.train.windows, config.train.title_dropout)
     check_global_batch(corpus, config, context)
     if config.resume is not None and config.resume.checkpoint.tokenizer != corpus.tokenizer.to_dict():
         raise UserError("the training data changed since the checkpoint (its tokenizer differs); cannot resume")

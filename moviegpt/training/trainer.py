@@ -145,8 +145,12 @@ class Trainer:
         return stop or bool(self.config.max_iters and self.step >= self.config.max_iters) or self.budget.exhausted
 
     def batch(self, split: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        shard = (self.context.rank, self.context.world_size)
-        x, y = self.dataset.get_batch(split, self.config.batch_size, self.context_length, generator, shard=shard)
+        """Training windows (titles dropped from a share), or validation windows of the same kind (none dropped)."""
+        shard, config = (self.context.rank, self.context.world_size), self.config
+        dropout = config.title_dropout if split == "train" and self.model.training else 0.0
+        x, y = self.dataset.get_batch(
+            split, config.batch_size, self.context_length, generator, shard, config.windows, dropout
+        )
         if self.device.type == "cuda":
             return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
         return x.to(self.device), y.to(self.device)

@@ -106,7 +106,8 @@ class WebGenerator:
             prompt = fmt.title_prompt(title) if title else params.get("prompt", "") or fmt.prefix
             self.tokenizer.encode(prompt)  # unknown characters: a message, before anything is sent
             send("text", prompt)
-            (text,) = generate(self.model, self.tokenizer, prompt, config, EventStreamer(send))
+            streamer, unconditional = EventStreamer(send), fmt.without_title(prompt)
+            (text,) = generate(self.model, self.tokenizer, prompt, config, streamer, unconditional)
             posters = make_posters(prompt + text, self.record_format, self.credit(config), self.posters_dir)
         except UserError as exc:
             send("failed", str(exc))

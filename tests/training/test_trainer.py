@@ -18,6 +18,7 @@ from moviegpt.training.optim import Optimizers, lr_factor, make_optimizer
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.tracking import RunLogger
 from moviegpt.training.trainer import Trainer
+from tests.helpers import TINY_TEXT
 
 TEXT = "to be or not to be, that is the question. " * 40
 
@@ -351,6 +352,13 @@ def test_a_run_with_dropout_resumes_exactly(tmp_path):
     assert same_weights(whole, second)
     _, reseeded, _ = interrupted_and_resumed(tmp_path / "reseeded", 7, reseed=True, epochs=2, dropout=0.3)
     assert not same_weights(whole, reseeded)  # other dropout masks after the resume: other weights
+
+
+def test_a_run_on_record_windows_with_title_dropout_resumes_exactly(tmp_path):
+    """Windows at record starts with titles dropped draw from the same data generator: still exact."""
+    text = TINY_TEXT * 3
+    whole, second, _ = interrupted_and_resumed(tmp_path, 7, text=text, epochs=2, windows="records", title_dropout=0.3)
+    assert second.step == whole.step and same_weights(whole, second)
 
 
 def test_a_timed_run_interrupted_in_its_cooldown_resumes_exactly(tmp_path):

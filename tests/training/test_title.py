@@ -1,0 +1,97 @@
+"""Training that uses the title: windows at record starts, titles dropped from a share of them, and the measure of
+how much a model uses its titles (`--evaluate`)."""
+
+import json
+import random
+
+import pytest
+import torch
+
+from moviegpt.cli.main import main
+from moviegpt.data.dataset import TextDataset
+from moviegpt.errors import UserError
+from moviegpt.evaluation import spread, title_measures
+from moviegpt.model import GPT, GPTConfig
+from moviegpt.records import RecordFormat, format_record, parse_movies
+from moviegpt.tokenizer.char import CharTokenizer
+from moviegpt.training.config import TrainConfig
+from moviegpt.training.tracking import RunLogger
+from moviegpt.training.trainer import Trainer
+from tests.helpers import TINY_TEXT
+
+FMT = RecordFormat()
+
+
+def copying_corpus(movies: int, shuffled: bool, seed: int) -> str:
+    """Titles of three random letters; each plot repeats its own title (or, shuffled, another movie's)."""
+    rng = random.Random(seed)
+    titles = ["".join(rng.choice("abcdefghij") for _ in range(3)) for _ in range(movies)]
+    plots = rng.sample(titles, len(titles)) if shuffled else titles
+    return "".join(format_record(title, f"{plot} and {plot}.") for title, plot in zip(titles, plots))
+
+
+def trained(text: str, tmp_path, steps: int = 250) -> tuple[GPT, CharTokenizer]:
+    tok = CharTokenizer(text)
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=64, n_embd=32, n_head=2, n_layer=2, dropout=0.0,
+                          position="rope"))  # fmt: skip
+    config = TrainConfig(batch_size=16, lr=1e-2, max_iters=steps, epochs=1000, eval_iters=1, windows="records")
+    data = TextDataset.from_tokens(tok.encode_array(text), tok)
+    Trainer(model, data, config, torch.device("cpu"), torch.float32, RunLogger(tmp_path, "disabled", "t", {})).train()
+    return model.eval(), tok
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_the_title_measures_see_a_model_that_copies_its_title(tmp_path, shuffled):
+    model, tok = trained(copying_corpus(600, shuffled, seed=0), tmp_path)
+    held_out = parse_movies(copying_corpus(200, shuffled, seed=1))
+    measures = title_measures(model, tok, held_out, FMT, torch.device("cpu"))
+    assert measures.movies == 200 and measures.candidates == 10
+    if shuffled:  # the title says nothing about the plot: the measures stay at chance
+        assert abs(measures.bits_saved) < 1 and 0.35 < measures.win_rate < 0.65 and measures.retrieval < 0.25
+    else:
+        assert measures.bits_saved > 10 and measures.win_rate > 0.95 and measures.retrieval > 0.9
+
+
+def test_evaluate_reports_the_title_measures(tmp_path, capsys, tiny_checkpoint):
+    (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
+    assert main(["--checkpoint", str(tiny_checkpoint), "--evaluate", str(tmp_path / "movies.txt")]) == 0
+    assert "title: the right title saves" in capsys.readouterr().out
+    assert main(["--checkpoint", str(tiny_checkpoint), "--evaluate", str(tmp_path / "movies.txt"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["title"]["movies"] == 12 and report["title"]["candidates"] == 10
+    (tmp_path / "plain.txt").write_text("no movies in here, only words. " * 20, encoding="utf-8")
+    assert main(["--checkpoint", str(tiny_checkpoint), "--evaluate", str(tmp_path / "plain.txt"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] is None
+
+
+def test_spread_takes_movies_from_the_whole_file():
+    assert spread(list(range(10)), 3) == [0, 4, 9] and spread(list(range(10)), 0) == list(range(10))
+
+
+def movie_data(text: str = TINY_TEXT * 4) -> tuple[TextDataset, CharTokenizer]:
+    tok = CharTokenizer(text)
+    return TextDataset.from_tokens(tok.encode_array(text), tok), tok
+
+
+def test_record_windows_start_every_row_at_a_movie_and_drop_titles_from_a_share():
+    data, tok = movie_data()
+    generator = torch.Generator().manual_seed(0)
+    x, y = data.get_batch("train", 64, 80, generator, windows="records", title_dropout=0.25)
+    rows = [tok.decode(row.tolist()) for row in x]
+    assert all(row.startswith(FMT.prefix) for row in rows)
+    assert torch.equal(x[:, 1:], y[:, :-1])
+    dropped = [row for row in rows if row.startswith(FMT.title_prompt(""))]
+    assert 6 <= len(dropped) <= 28  # about a quarter of 64
+    for row in dropped:  # the movie goes on as it was, without its title
+        assert row.removeprefix(FMT.title_prompt("")).startswith(("A lighthouse keeper", "An old dragon"))
+
+
+def test_record_windows_need_movies_and_title_dropout_needs_record_windows():
+    data, _ = movie_data()
+    data.check_windows("records", 0.1)
+    with pytest.raises(UserError, match="--title_dropout needs --windows records"):
+        data.check_windows("anywhere", 0.1)
+    plain, _ = movie_data("just some words without records. " * 20)
+    with pytest.raises(UserError, match="--windows records needs movie-format text"):
+        plain.check_windows("records", 0.0)
