@@ -202,7 +202,7 @@ class FixedBatches:
     def steps_per_epoch(self, batch_size: int, context_length: int) -> int:
         return 1
 
-    def get_batch(self, split, batch_size, context_length, generator, shard=(0, 1)):
+    def get_batch(self, split, batch_size, context_length, generator, shard=(0, 1), windows="", title_dropout=0.0):
         rows = slice(self.next, self.next + batch_size)
         self.next = (self.next + batch_size) % len(self.x)
         return self.x[rows], self.y[rows]
