@@ -154,19 +154,21 @@ def title(h: dict[str, str], rng: random.Random) -> str:
     return rng.choice(shapes).format(**caps)
 
 
-def plot(h: dict[str, str], rng: random.Random) -> str:
-    """Two to four sentences about the hero; the first names the role, the second the place of the title."""
+def plot(h: dict[str, str], title: str, rng: random.Random) -> str:
+    """Three to five sentences about the hero. The first says the title again and names the hero's role, as a blurb
+    does ("The Moon Baker is the story of a shy baker named Sam."): where the title's words are used is the same in
+    every plot, so a small model learns within minutes to read the title and write its movie."""
     described = f"{article(h['adjective'])} {h['role']}"
-    who = f"{described} named {h['name']}"
+    name, role = h["name"], h["role"]
     goal, event, place = rng.choice(GOALS), rng.choice(EVENTS), rng.choice(PLACES)
     ally, enemy, thing, lesson = rng.choice(ALLIES), rng.choice(ENEMIES), h["thing"], h["lesson"]
     openings = (
-        f"When {event}, {who} must {goal} before {rng.choice(DEADLINES)}.",
-        f"In {place}, {who} dreams of a different life, and one day they set out to {goal}.",
-        f"{capital(who)} lives in {place}, until {event}.",
-        f"{h['name']} is {described} who has never left {place}.",
-        f"After {event}, {who} has one chance to {goal}.",
-        f"Nobody in {place} believes that {described} can {goal}, but {h['name']} will try.",
+        f"When {event}, {name} must {goal} before {rng.choice(DEADLINES)}.",
+        f"In {place}, the {role} dreams of a different life, and one day they set out to {goal}.",
+        f"{name} lives in {place}, until {event}.",
+        f"The {role} has never left {place}.",
+        f"After {event}, {name} has one chance to {goal}.",
+        f"Nobody in {place} believes that the {role} can {goal}, but {name} will try.",
     )
     to_the_thing = (
         f"With the help of {ally}, they travel to the {thing}.",
@@ -189,7 +191,7 @@ def plot(h: dict[str, str], rng: random.Random) -> str:
         f"In the end, they understand that {lesson}.",
         "And for the first time, they are not alone.",
     )
-    sentences = [rng.choice(openings), rng.choice(to_the_thing)]
+    sentences = [f"{title} is the story of {described} named {name}.", rng.choice(openings), rng.choice(to_the_thing)]
     if rng.random() < 0.5:
         sentences.append(rng.choice(middles))
     if rng.random() < 0.6:
@@ -206,7 +208,7 @@ def movies(count: int, seed: int) -> str:
         if name in seen:
             continue
         seen.add(name)
-        records.append(format_record(name, plot(h, rng)))
+        records.append(format_record(name, plot(h, name, rng)))
     return "".join(records)
 
 
