@@ -3,7 +3,10 @@
 python extractor.py --input movies.csv --output dataset/movie_descriptions.txt --small 100000
 """
 
-from moviegpt.cli.extract import main
+try:  # importing torch takes a second or two: Ctrl-C then is an interruption, not a traceback
+    from moviegpt.cli.extract import main
+except KeyboardInterrupt:
+    raise SystemExit(130) from None
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -17,3 +17,7 @@ def check(ok: bool, field: str, problem: str) -> None:
     """Raise ConfigError(field, problem) unless ok."""
     if not ok:
         raise ConfigError(field, problem)
+
+
+class Interrupted(Exception):
+    """A command stopped on Ctrl-C and has said so (and what to do next): exit code 130, nothing more printed."""

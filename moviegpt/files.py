@@ -26,12 +26,22 @@ def remove_stale_temporaries(folder: str | Path) -> list[Path]:
     return stale
 
 
+def is_special(path: Path) -> bool:
+    """Whether path exists and is not a regular file or folder: a device (/dev/null), a pipe, a socket."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
     """Call write(file) on a temporary file beside path, fsync it, then rename it over path.
 
-    Readers see the old file or the new one, never a half-written one; on any error the old file stays.
+    Readers see the old file or the new one, never a half-written one; on any error the old file stays. A device
+    or a pipe is written into as it is, never replaced; a symbolic link's target is what gets replaced.
     """
-    path = Path(path)
+    path = Path(os.path.realpath(path))
+    if is_special(path):
+        with path.open("wb") as f:
+            write(f)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:

@@ -49,6 +49,9 @@ def between(low: float, high: float, low_open: bool = False, high_open: bool = F
     )
 
 
+NOT_EMPTY = Check(lambda v: bool(v.strip()), "must not be empty")
+
+
 def setting(
     default: Any,
     help: str,  # noqa: A002 (argparse's name)

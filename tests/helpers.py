@@ -7,6 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+DEMO_MOVIES = ROOT / "dataset" / "simple_movies.txt"  # the shipped demo corpus: movie records that every clone has
 
 TINY_TEXT = (
     "The description of the movie named 'Paper Moon Harbor' is:\n"
@@ -79,3 +80,10 @@ def torchrun(*args: str, cwd: Path, nproc: int = 2, timeout: float = 180) -> sub
         *gpt_command(*args)[1:],
     ]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def generated(path: Path) -> str:
+    """A saved generation without its first line (the settings it was made with, seed included)."""
+    header, _, text = path.read_text(encoding="utf-8").partition("\n")
+    assert header.startswith("# ") and "seed " in header, header
+    return text

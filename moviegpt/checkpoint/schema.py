@@ -6,9 +6,12 @@ level and is upgraded when loaded.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from moviegpt.errors import UserError
 
@@ -50,9 +53,10 @@ class Checkpoint:
         return self.trainer is not None and "optimizer" in self.trainer
 
     def to_payload(self) -> dict[str, Any]:
-        """The dict torch.save writes (tensors and plain data only, so weights_only loading works)."""
+        """The dict torch.save writes (tensors and plain data only, so weights_only loading works), with a checksum
+        of the weights that loading verifies."""
         body = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
-        return {"format": FORMAT, "version": VERSION, **body}
+        return {"format": FORMAT, "version": VERSION, **body, "checksum": weights_checksum(self.model)}
 
     @classmethod
     def from_payload(cls, payload: object, path: str | Path) -> Checkpoint:
@@ -67,8 +71,20 @@ class Checkpoint:
         for key in ("model_config", "tokenizer", "model"):
             if key not in payload:
                 raise UserError(f"checkpoint is missing '{key}': {path}")
+        if "checksum" in payload and payload["checksum"] != weights_checksum(payload["model"]):
+            raise UserError(f"checkpoint is damaged: its weights do not match the checksum saved with them: {path}")
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in payload.items() if k in names})
+
+
+def weights_checksum(weights: dict[str, Any]) -> str:
+    """A BLAKE2 digest of the weights: names, dtypes, shapes and bytes (a flipped byte anywhere changes it)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(weights):
+        tensor = weights[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
 
 
 def upgrade_v1(payload: dict[str, Any]) -> dict[str, Any]:

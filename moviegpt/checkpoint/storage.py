@@ -99,7 +99,14 @@ def model_from_checkpoint(checkpoint: Checkpoint) -> tuple[LanguageModel, Tokeni
     """Rebuild the model (a GPT, or the bigram baseline) and the tokenizer stored in a loaded checkpoint."""
     tokenizer = tokenizer_from_dict(checkpoint.tokenizer)
     model = model_from_config(checkpoint.model_config)
+    if tokenizer.vocab_size != model.config.vocab_size:
+        raise UserError(
+            f"checkpoint is inconsistent: its vocabulary has {tokenizer.vocab_size} tokens but its model "
+            f"{model.config.vocab_size}"
+        )
     weights = {k.removeprefix("_orig_mod."): v for k, v in checkpoint.model.items()}
+    if not all(torch.isfinite(w).all() for w in weights.values() if w.is_floating_point()):
+        raise UserError("checkpoint holds weights that are not finite (NaN or infinite): the run had diverged")
     try:
         model.load_state_dict(weights)
     except RuntimeError:

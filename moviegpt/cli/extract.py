@@ -49,7 +49,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-chars", type=positive_int, default=2000, help="drop descriptions longer than this many characters (2000)"
     )
+    p.add_argument("--encoding", default="utf-8", help="the CSV's text encoding, e.g. latin-1 or cp1252 (utf-8)")
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="keep only the rows whose COLUMN holds VALUE (repeatable), e.g. type=Movie for Netflix's catalogue",
+    )
     return p
+
+
+def parse_where(specs: list[str]) -> dict[str, str]:
+    """--where type=Movie --where country=France -> {"type": "Movie", "country": "France"}"""
+    where = {}
+    for spec in specs:
+        column, _, value = spec.partition("=")
+        if not column or not _:
+            raise UserError(f"--where takes COLUMN=VALUE, got {spec!r}")
+        where[column] = value
+    return where
 
 
 def parse_values(specs: list[str]) -> dict[str, dict[str, str]]:
@@ -81,11 +100,16 @@ def main(argv: list[str] | None = None) -> int:
             record_end=args.record_end,
             values=parse_values(args.value),
             max_chars=args.max_chars,
+            encoding=args.encoding,
+            where=parse_where(args.where),
         )
         summary = extract(config)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
     except OSError as exc:
         print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from moviegpt.cli.interactive import Session, repl
+from moviegpt.cli.interactive import GenerationInterrupted, Session, repl
 from moviegpt.cli.loading import LoadedModel, load_for_inference
 from moviegpt.cli.posters import poster_credit, save_posters
 from moviegpt.cli.settings import Settings
+from moviegpt.errors import Interrupted
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.outputs import check_outputs_dir, save_output
 
@@ -33,6 +34,7 @@ def generate_and_save(loaded: LoadedModel, settings: Settings) -> None:
         settings.generation_for(loaded.record_format),
         loaded.record_format,
         typewriter=command.typewriter,
+        new_seeds=command.interactive and "seed" not in settings.explicit,  # a new one for each, shown and saved
     )
 
     def posters(text: str, config: GenerationConfig) -> None:
@@ -46,7 +48,11 @@ def generate_and_save(loaded: LoadedModel, settings: Settings) -> None:
         prompt = session.title_prompt(command.title)
     else:
         prompt = read_prompt(command.prompt) or session.default_prompt()
-    text = session.run(prompt)
+    try:
+        text = session.run(prompt)
+    except GenerationInterrupted as stop:
+        print(f"\ninterrupted; what was generated is saved to {save_output(stop.text, command.outputs_dir)}")
+        raise Interrupted from None
     print(f"saved to {save_output(text, command.outputs_dir)}")
     if command.poster:
         posters(text, session.config)

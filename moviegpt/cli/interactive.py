@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,19 +12,19 @@ from pathlib import Path
 from typing import TextIO
 
 from moviegpt.errors import UserError
-from moviegpt.generation.config import GenerationConfig
+from moviegpt.generation.config import GenerationConfig, describe, live_settings
 from moviegpt.generation.generate import generate
 from moviegpt.generation.outputs import save_output, write_text
-from moviegpt.generation.streamers import TerminalStreamer
+from moviegpt.generation.streamers import TerminalStreamer, sample_header
 from moviegpt.models import LanguageModel
 from moviegpt.records import RecordFormat
-from moviegpt.settings import Setting, declared
+from moviegpt.settings import Setting
 from moviegpt.tokenizer import Tokenizer
 
 
 def settable(config: GenerationConfig) -> dict[str, Setting]:
     """What `:set` can change: the generation settings declared live in the REPL."""
-    return {s.name: s for s in declared(type(config)) if "repl" in s.live}
+    return live_settings(config, "repl")
 
 
 def help_line(config: GenerationConfig) -> str:
@@ -32,9 +34,18 @@ def help_line(config: GenerationConfig) -> str:
     )
 
 
+class GenerationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a generation; `text` is what had been generated (and printed) by then."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+
 @dataclass
 class Session:
-    """A loaded model and the settings to generate with."""
+    """A loaded model and the settings to generate with. With `new_seeds` (an interactive session without
+    --seed) every generation draws a seed of its own; otherwise the n-th generation takes --seed + n."""
 
     model: LanguageModel
     tokenizer: Tokenizer
@@ -42,6 +53,9 @@ class Session:
     record_format: RecordFormat | None
     typewriter: bool = True
     out: TextIO = field(default_factory=lambda: sys.stdout)
+    new_seeds: bool = False
+    generations: int = 0
+    last_seed: int | None = None
 
     def title_prompt(self, title: str) -> str:
         return (self.record_format or RecordFormat()).title_prompt(title)
@@ -50,16 +64,31 @@ class Session:
         """With no prompt and no title: the start of a record, so the model invents the title too."""
         return self.record_format.prefix if self.record_format else ""
 
+    def next_config(self) -> GenerationConfig:
+        self.last_seed = secrets.randbelow(2**31) if self.new_seeds else self.config.seed + self.generations
+        self.generations += 1
+        return dataclasses.replace(self.config, seed=self.last_seed)
+
     def run(self, prompt: str) -> str:
-        """Generate, print and return the samples as one text (prompt included)."""
+        """Generate and print; returns the samples as one text (prompt included), after a line of the settings
+        used (seed included). Ctrl-C raises GenerationInterrupted with the text so far."""
         self.tokenizer.encode(prompt)  # unknown characters: an error before anything is printed
-        streamer = TerminalStreamer(prompt, self.config.num_samples, self.typewriter, self.out)
+        config, streamer = self.next_config(), None
         unconditional = (self.record_format or RecordFormat()).without_title(prompt)
-        texts = generate(self.model, self.tokenizer, prompt, self.config, streamer, unconditional)
+        try:
+            streamer = TerminalStreamer(prompt, config.num_samples, self.typewriter, self.out)
+            texts = generate(self.model, self.tokenizer, prompt, config, streamer, unconditional)
+        except KeyboardInterrupt:
+            shown = streamer.texts if streamer else [""] * config.num_samples
+            raise GenerationInterrupted(self.record(config, prompt, shown) + "\n[interrupted]") from None
         streamer.finish(texts)
-        if len(texts) == 1:
-            return prompt + texts[0]
-        return "\n".join(streamer.header(i) + prompt + t for i, t in enumerate(texts))
+        return self.record(config, prompt, texts)
+
+    @staticmethod
+    def record(config: GenerationConfig, prompt: str, texts: list[str]) -> str:
+        """The text to save: a line of the settings used, then the samples."""
+        samples = [sample_header(i, len(texts)) + prompt + text for i, text in enumerate(texts)]
+        return f"# {describe(config)}\n" + "\n".join(samples)
 
 
 def parse_setting(line: str, config: GenerationConfig) -> GenerationConfig:
@@ -74,9 +103,7 @@ def parse_setting(line: str, config: GenerationConfig) -> GenerationConfig:
         raise UserError(f"{name} {exc}") from None
 
 
-def describe(config: GenerationConfig) -> str:
-    """The settings as `:set` names them."""
-    return ", ".join(f"{name} {getattr(config, name)}" for name in settable(config))
+COMMANDS = (":title", ":set", ":settings", ":poster")
 
 
 class Repl:
@@ -93,8 +120,12 @@ class Repl:
     def command(self, line: str) -> None:
         """One line typed at the prompt."""
         session, word = self.session, line.split(maxsplit=1)[0] if line.strip() else ""
+        if word.startswith(":") and word not in COMMANDS:
+            raise UserError(
+                f"unknown command {word}; the commands are {', '.join(COMMANDS)} (a prompt cannot start with :)"
+            )
         if word == ":settings":
-            session.out.write(describe(session.config) + "\n")
+            session.out.write(describe(session.config, seed=False) + "\n")
         elif word == ":set":
             session.config = parse_setting(line, session.config)
             name = line.split()[1]
@@ -104,19 +135,44 @@ class Repl:
                 raise UserError("nothing generated yet: generate a movie first, then :poster")
             self.poster(self.log[-1], session.config)
         else:
-            prompt = session.title_prompt(line[len(":title") :].strip()) if word == ":title" else line
-            self.log.append(session.run(prompt or session.default_prompt()))
-            self.path = self.path or save_output("", self.outputs_dir, stem="session")
-            write_text(self.path, "\n\n".join(self.log) + "\n")
+            title = line[len(":title") :].strip()
+            if word == ":title" and not title:
+                raise UserError("usage: :title <name of the movie>")
+            prompt = session.title_prompt(title) if word == ":title" else line
+            try:
+                text = session.run(prompt or session.default_prompt())
+            except GenerationInterrupted as stop:
+                self.keep(stop.text)
+                raise
+            self.keep(text)
+            if session.new_seeds:
+                session.out.write(f"(seed {session.last_seed})\n")
+
+    def keep(self, text: str) -> None:
+        """Add a generation to the session file."""
+        self.log.append(text)
+        self.path = self.path or save_output("", self.outputs_dir, stem="session")
+        write_text(self.path, "\n\n".join(self.log) + "\n")
+
+    def read_line(self, stdin: TextIO) -> str:
+        """The next line typed ("" at the end of input); at a terminal with line editing (arrow keys, history)."""
+        if stdin is sys.stdin and stdin.isatty() and self.session.out is sys.stdout:
+            with contextlib.suppress(ImportError):  # only where the platform has it, and only at a terminal
+                import readline  # noqa: F401 (importing it gives input() line editing)
+            try:
+                return input(">> ") + "\n"
+            except EOFError:
+                return ""
+        self.session.out.write(">> ")
+        self.session.out.flush()
+        return stdin.readline()
 
     def run(self, stdin: TextIO) -> Path | None:
         out = self.session.out
         out.write(f"MovieGPT interactive: {help_line(self.session.config)}\n")
         while True:
-            out.write(">> ")
-            out.flush()
             try:
-                line = stdin.readline()
+                line = self.read_line(stdin)
             except KeyboardInterrupt:  # Ctrl-C at the prompt leaves
                 out.write("\n")
                 break
@@ -127,7 +183,7 @@ class Repl:
                 self.command(line.rstrip("\n"))
             except UserError as exc:
                 out.write(f"error: {exc}\n")
-            except KeyboardInterrupt:  # Ctrl-C during a generation stops that generation only
+            except KeyboardInterrupt:  # Ctrl-C during a generation stops that generation only (what came is kept)
                 out.write("\n(generation stopped)\n")
         if self.path:
             out.write(f"session saved to {self.path}\n")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+import torch
+
 from moviegpt.cli.arguments import parse_settings
 from moviegpt.cli.compare import compare_command
 from moviegpt.cli.convert import convert_command
@@ -12,9 +14,9 @@ from moviegpt.cli.evaluate import evaluate_command
 from moviegpt.cli.generate import generate_command
 from moviegpt.cli.posters import poster_from_command
 from moviegpt.cli.serve import serve_command
-from moviegpt.cli.settings import Settings, ignored_training_flags
+from moviegpt.cli.settings import Settings, check_conflicts, ignored_training_flags
 from moviegpt.cli.train import train_command
-from moviegpt.errors import UserError
+from moviegpt.errors import Interrupted, UserError
 
 Command = Callable[[Settings], None]
 # Flags that name a command of their own and need --checkpoint, with what the checkpoint is for.
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None, model: str = "gpt") -> int:
     """gpt.py (model "gpt") and simple_bigram.py (model "bigram"): train, generate, evaluate, compare, serve."""
     try:
         settings = parse_settings(argv, model)
+        check_conflicts(settings)
         command = command_for(settings)
         ignored = ignored_training_flags(settings)
         if ignored:
@@ -56,6 +59,11 @@ def main(argv: list[str] | None = None, model: str = "gpt") -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (MemoryError, torch.OutOfMemoryError) as exc:
+        print(f"error: out of memory ({type(exc).__name__}); lower --batch_size or the model's size", file=sys.stderr)
+        return 2
+    except Interrupted:
+        return 130
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

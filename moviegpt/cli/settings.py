@@ -16,7 +16,18 @@ from moviegpt.model import GPTConfig
 from moviegpt.models import MODEL_KINDS
 from moviegpt.records import RecordFormat
 from moviegpt.runtime import Runtime
-from moviegpt.settings import FIXED, FREE, Setting, at_least, build, declared, settable_fields, setting, validate
+from moviegpt.settings import (
+    FIXED,
+    FREE,
+    NOT_EMPTY,
+    Setting,
+    at_least,
+    build,
+    declared,
+    settable_fields,
+    setting,
+    validate,
+)
 from moviegpt.tokenizer import TokenizerSpec
 from moviegpt.training.config import RunSettings, TrainConfig
 from moviegpt.web.server import ServeSettings
@@ -51,7 +62,7 @@ class CommandSettings:
         "print the generation once at the end instead of character by character",
         cli={"flag": "--disable-typewriter", "action": "store_false"},
     )
-    outputs_dir: str = setting("outputs", "folder for generated text files")
+    outputs_dir: str = setting("outputs", "folder for generated text files", check=NOT_EMPTY)
     poster: bool = setting(
         False,
         "also draw each generated movie as a poster PNG in --posters_dir (named after the title)",
@@ -60,7 +71,7 @@ class CommandSettings:
     poster_from: str | None = setting(
         None, "draw posters for the movies in a text file already generated", cli={"metavar": "FILE"}
     )
-    posters_dir: str = setting("posters", "folder for posters")
+    posters_dir: str = setting("posters", "folder for posters", check=NOT_EMPTY)
     serve: bool = setting(
         False, "with --checkpoint: a local web page to generate movies and posters", cli={"action": "store_true"}
     )
@@ -70,6 +81,7 @@ class CommandSettings:
         "--training_data)",
         cli={"metavar": "OUT"},
     )
+    force: bool = setting(False, "--convert: replace OUT if it exists", cli={"action": "store_true"})
     evaluate: str | None = setting(
         None,
         "with --checkpoint: exact loss, bits per character and perplexity on FILE",
@@ -189,6 +201,26 @@ def make_settings(kind: str, values: Mapping[str, Any], explicit: frozenset[str]
         )
     except ConfigError as exc:
         raise UserError(f"--{exc.field} {exc.problem}") from None
+
+
+# Flags that each pick what the command does; two of them at once would leave one silently unused.
+COMMAND_FLAGS = ("serve", "convert", "evaluate", "interactive", "poster_from", "compare")
+CONFLICTS = (  # (flag, flag, why they cannot go together)
+    ("title", "prompt", "both give the text to continue: choose one"),
+    ("no_stop", "stop", "--no_stop never stops early: leave out one of them"),
+)
+
+
+def check_conflicts(settings: Settings) -> None:
+    """Refuse flags that contradict each other or do nothing where they were given."""
+    given = [f for f in COMMAND_FLAGS if f in settings.explicit and settings.values.get(f)]
+    if len(given) > 1:
+        raise UserError(f"--{given[0]} and --{given[1]} each choose what to do: give one of them")
+    for first, second, why in CONFLICTS:
+        if first in settings.explicit and second in settings.explicit:
+            raise UserError(f"--{first} and --{second}: {why}")
+    if settings.command.json and not (settings.command.evaluate or settings.command.compare):
+        raise UserError("--json prints the report of --evaluate or --compare: give one of them")
 
 
 def ignored_training_flags(settings: Settings) -> list[str]:

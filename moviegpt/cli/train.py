@@ -16,7 +16,7 @@ from moviegpt.cli.settings import SCRIPTS, Settings, initialised, resumed
 from moviegpt.data.corpus import DataConfig
 from moviegpt.data.download import is_remote
 from moviegpt.data.sources import resolve_sources
-from moviegpt.errors import UserError
+from moviegpt.errors import Interrupted, UserError
 from moviegpt.generation.outputs import check_outputs_dir
 from moviegpt.tokenizer import tokenizer_from_dict
 from moviegpt.training.distributed import DistContext, init_distributed, shutdown
@@ -90,7 +90,7 @@ def train(settings: Settings, context: DistContext, rank_device) -> tuple[Settin
         run.train()
     except TrainingInterrupted as stop:
         print(f"interrupted; to go on: python {SCRIPTS[settings.kind]} --resume {stop.out_dir}", flush=True)
-        raise KeyboardInterrupt from None
+        raise Interrupted from None
     return settings, run
 
 

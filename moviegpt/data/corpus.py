@@ -31,6 +31,13 @@ class Corpus:
     def tokenizer(self) -> Tokenizer:
         return self.encoded.tokenizer
 
+    def chars_per_token(self, sample: int = 200_000) -> float:
+        """Characters per token, measured on the start of the validation split (1 for the char tokenizer)."""
+        if self.tokenizer.kind == "char":
+            return 1.0
+        ids = self.dataset.splits["val"][:sample]
+        return len(self.tokenizer.decode(ids)) / max(len(ids), 1)
+
     def describe(self) -> str:
         source = str(self.files[0]) if len(self.files) == 1 else f"{len(self.files)} files"
         unit = "characters" if self.tokenizer.kind == "char" else f"{self.tokenizer.kind} tokens"

@@ -18,6 +18,18 @@ def check_readable(path: Path, what: str = "training data") -> None:
         raise UserError(f"{what} is a directory, not a text file: {path}")
 
 
+def binary_problem(raw: bytes, what: str, path: Path) -> str:
+    """What a file with NUL bytes is: UTF-16 text (a byte-order mark, or every other byte NUL), or binary."""
+    head = raw[:4096]
+    if (
+        head.startswith((b"\xff\xfe", b"\xfe\xff"))
+        or head[1::2].count(0) > 0.9 * len(head[1::2])
+        or (head[0::2].count(0) > 0.9 * len(head[0::2]))
+    ):
+        return f"{what} is UTF-16 text, not UTF-8: {path} (save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8)"
+    return f"{what} looks like a binary file (it contains NUL bytes): {path}"
+
+
 def iter_text_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES, what: str = "training data") -> Iterator[str]:
     """Decoded text of a file in chunks: BOM dropped, CRLF turned into LF, errors named with their offset.
 
@@ -33,7 +45,7 @@ def iter_text_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES, what: str
                 raw = f.read(chunk_bytes)
                 final = not raw
                 if b"\x00" in raw:
-                    raise UserError(f"{what} looks like a binary file (it contains NUL bytes): {path}")
+                    raise UserError(binary_problem(raw, what, path))
                 try:
                     text = carry + decoder.decode(raw, final=final)
                 except UnicodeDecodeError as exc:

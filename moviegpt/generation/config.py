@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from moviegpt.errors import check
 from moviegpt.runtime import DEFAULT_SEED
-from moviegpt.settings import at_least, between, setting, validate
+from moviegpt.settings import Setting, at_least, between, declared, setting, validate
 
 STRATEGIES = ("sample", "greedy", "beam")
 LIVE = ("repl", "web")  # settings that can change between generations, at the `>> ` prompt and on the web page
@@ -69,3 +69,14 @@ class GenerationConfig:
             "num_samples",
             f"({self.num_samples}) cannot exceed num_beams ({self.num_beams}) in beam search",
         )
+
+
+def live_settings(config: GenerationConfig, place: str) -> dict[str, Setting]:
+    """The settings that can change between generations at a place ("repl" or "web"), by name."""
+    return {s.name: s for s in declared(type(config)) if place in s.live}
+
+
+def describe(config: GenerationConfig, seed: bool = True) -> str:
+    """The settings as `:set` names them (and the seed: what a generated text records)."""
+    values = {name: getattr(config, name) for name in live_settings(config, "repl")}
+    return ", ".join(f"{name} {value}" for name, value in {**values, **({"seed": config.seed} if seed else {})}.items())

@@ -40,5 +40,8 @@ def next_tokens(
     logits = apply_repetition_penalty(logits, history, config.repetition_penalty)
     if config.decode == "greedy":
         return logits.argmax(dim=-1)
-    logits = top_p_filter(top_k_filter(logits / config.temperature, config.top_k), config.top_p)
+    # The largest logit becomes 0 before dividing and the temperature stays a float32 above 0, so a tiny one gives
+    # 0 and -inf (the most likely token), never nan.
+    logits = (logits - logits.amax(dim=-1, keepdim=True)) / max(config.temperature, 1e-30)
+    logits = top_p_filter(top_k_filter(logits, config.top_k), config.top_p)
     return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)[:, 0]

@@ -13,13 +13,17 @@ class Streamer(Protocol):
         """Sample `row` reached a stop string (rows that reach max_new_tokens get no call)."""
 
 
+def sample_header(row: int, samples: int) -> str:
+    """The line above each of several samples."""
+    return f"--- sample {row + 1} ---\n" if samples > 1 else ""
+
+
 class TerminalStreamer:
     """Prints samples in order, each once: the first streams as it is made (typewriter), each later one is printed
     whole as soon as it and every sample before it are finished; finish() prints the rest."""
 
     def __init__(self, prompt: str, num_samples: int, typewriter: bool, out: TextIO):
         self.prompt, self.typewriter, self.out = prompt, typewriter, out
-        self.numbered = num_samples > 1
         self.texts = [""] * num_samples
         self.done: set[int] = set()
         self.next_row = 0  # the first sample not printed yet
@@ -27,7 +31,7 @@ class TerminalStreamer:
             self.write(self.header(0) + prompt)
 
     def header(self, row: int) -> str:
-        return f"--- sample {row + 1} ---\n" if self.numbered else ""
+        return sample_header(row, len(self.texts))
 
     def write(self, text: str) -> None:
         self.out.write(text)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from moviegpt.errors import check
 from moviegpt.runtime import DEFAULT_SEED
-from moviegpt.settings import FIXED, FREE, above, at_least, between, setting, validate
+from moviegpt.settings import FIXED, FREE, NOT_EMPTY, above, at_least, between, setting, validate
 from moviegpt.training.presets import PRESETS
 
 
@@ -108,7 +108,7 @@ class RunSettings:
         kinds=("gpt",),
     )
     out_dir: str | None = setting(
-        None, "folder for this run's checkpoints and metrics.jsonl (default runs/<timestamp>)"
+        None, "folder for this run's checkpoints and metrics.jsonl (default runs/<timestamp>)", check=NOT_EMPTY
     )
     resume: str | None = setting(
         None,

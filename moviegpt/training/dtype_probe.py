@@ -24,6 +24,7 @@ from moviegpt.models import LanguageModel
 from moviegpt.runtime import autocast, bf16_supported
 
 PROBE_ROUNDS = 3
+QUIET_SHARE = 0.6  # CPU time per thread per wall second at or above which the cores were ours
 
 
 def machine_key() -> str:
@@ -62,8 +63,16 @@ def measure(model: LanguageModel, batch_size: int) -> dict[str, float]:
     return best
 
 
-def fastest_cpu_dtype(model: LanguageModel, batch_size: int, cache_file: Path) -> tuple[torch.dtype, str, float]:
-    """The faster training dtype here, how it was decided, and the seconds the probe took (0 when cached)."""
+def was_quiet(wall: float, cpu: float) -> bool:
+    """Whether this process had its threads' cores to itself (busy cores show as CPU time well below wall time)."""
+    return wall < 0.05 or cpu >= QUIET_SHARE * wall * torch.get_num_threads()  # (too short to tell: quiet)
+
+
+def fastest_cpu_dtype(
+    model: LanguageModel, batch_size: int, cache_file: Path, say: Callable[[str], None] = print
+) -> tuple[torch.dtype, str, float]:
+    """The faster training dtype here, how it was decided, and the seconds the probe took (0 when cached). A choice
+    measured while other programs kept the cores busy is used for this run only, never cached."""
     if not bf16_supported(torch.device("cpu")):
         return torch.float32, "no native bfloat16 on this CPU", 0.0
     key = json.dumps([machine_key(), model.config.to_dict(), batch_size], sort_keys=True)
@@ -73,12 +82,16 @@ def fastest_cpu_dtype(model: LanguageModel, batch_size: int, cache_file: Path) -
         cached = {}
     if key in cached:
         return getattr(torch, cached[key]["dtype"]), f"measured earlier: {cached[key]['ms']}", 0.0
-    start = time.perf_counter()
+    say("--dtype auto: timing a training step in float32 and in bfloat16 on this CPU (once per model size)...")
+    start, cpu = time.perf_counter(), time.process_time()
     with torch.random.fork_rng():  # the probe must not change the run's random numbers
         times = measure(model, batch_size)
+    wall = time.perf_counter() - start
     fastest = min(times, key=times.get)
     ms = ", ".join(f"{name} {seconds * 1000:.0f} ms/step" for name, seconds in times.items())
+    if not was_quiet(wall, time.process_time() - cpu):
+        return getattr(torch, fastest), f"measured on a busy machine, not kept: {ms}", wall
     cached[key] = {"dtype": fastest, "ms": ms}
     with contextlib.suppress(OSError):  # an unwritable cache only means probing again next time
         atomic_write(cache_file, lambda f: f.write(json.dumps(cached, indent=1).encode()))
-    return getattr(torch, fastest), f"measured: {ms}", time.perf_counter() - start
+    return getattr(torch, fastest), f"measured: {ms}", wall

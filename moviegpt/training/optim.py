@@ -7,6 +7,7 @@ and biases (the speedrun recipe); either way one `Optimizers` object, stepped, s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -82,3 +83,30 @@ def lr_factor(config: TrainConfig, step: int, progress: float, warmup: int) -> f
         into_cooldown = (progress - (1.0 - config.cooldown_frac)) / max(config.cooldown_frac, 1e-9)
         return 1.0 - (1.0 - floor) * min(max(into_cooldown, 0.0), 1.0)
     return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class Schedule:
+    """The learning-rate factor of a run at each step: warmup, then the decay of `lr_factor` over the run's
+    progress (steps, or time under a budget). A resumed run that was extended (more steps, epochs or minutes than
+    it was planned with) never goes back above the factor it had reached: it goes on at that rate."""
+
+    def __init__(self, config: TrainConfig, total_steps: int, budget_fraction: Callable[[], float]):
+        self.config, self.total_steps = config, total_steps
+        default_warmup = min(100, max(1, total_steps // 20))
+        self.warmup = config.warmup_iters if config.warmup_iters is not None else default_warmup
+        self.budget_fraction, self.cap = budget_fraction, 1.0
+
+    def progress(self, step: int) -> float:
+        """Fraction of the run done: by steps, or by time when a --max_minutes budget ends it sooner."""
+        return max(step / self.total_steps, self.budget_fraction())
+
+    def factor(self, step: int) -> float:
+        return min(lr_factor(self.config, step, self.progress(step), self.warmup), self.cap)
+
+    def state_dict(self, step: int, horizon: list) -> dict[str, Any]:
+        return {"factor": self.factor(step), "cap": self.cap, "horizon": horizon}
+
+    def load_state_dict(self, state: dict[str, Any], horizon: list) -> None:
+        self.cap = state.get("cap", 1.0)
+        if state and state.get("horizon") != horizon:  # extended
+            self.cap = min(self.cap, state["factor"])

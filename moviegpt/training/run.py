@@ -33,7 +33,8 @@ from moviegpt.training.distributed import (
     main_first,
 )
 from moviegpt.training.dtype_probe import fastest_cpu_dtype
-from moviegpt.training.run_folder import RunCheckpoints, prepare_run_folder
+from moviegpt.training.memory import check_fits_in_memory
+from moviegpt.training.run_folder import RunCheckpoints, RunFolder
 from moviegpt.training.tracking import NullLogger, RunLogger, resolve_wandb_mode
 from moviegpt.training.trainer import Trainer
 
@@ -104,6 +105,7 @@ class TrainingRun:
     context: DistContext = SINGLE
     dtype_note: str = ""  # how --dtype auto chose, when it measured
     setup_seconds: float = 0.0  # time spent choosing (the dtype probe), counted inside --max_minutes
+    folder: RunFolder | None = None  # rank 0's hold on the run folder
 
     @property
     def global_batch(self) -> int:
@@ -150,6 +152,7 @@ class TrainingRun:
             checkpoints,
             header,
             self.context,
+            chars_per_token=self.corpus.chars_per_token(),
         )
         if self.config.resume is not None:
             trainer.load_state_dict(self.config.resume.checkpoint.trainer)
@@ -179,6 +182,8 @@ class TrainingRun:
                 result = trainer.train()
         finally:
             logger.close()
+            if self.folder is not None:
+                self.folder.release()
         print(f"done: {result.step} steps, val loss {result.val_loss:.4f}, checkpoint {result.checkpoint}", flush=True)
         if received:
             raise TrainingInterrupted(self.out_dir)
@@ -224,10 +229,7 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
     configure_backends(device)
     dtype = resolve_dtype(config.runtime.dtype, device)
     wandb_mode = resolve_wandb_mode(config.run.wandb)
-    out_dir = config.resume.folder if config.resume and config.resume.folder else None
-    if out_dir is None and context.is_main:
-        out_dir = prepare_run_folder(config.run.out_dir)
-    out_dir = Path(broadcast_from_main(str(out_dir), context))  # the same (timestamped) folder on every rank
+    check_fits_in_memory(config.model, corpus.tokenizer.vocab_size, config.train.batch_size, device)
     seed_everything(config.train.seed)
     if config.resume is not None or config.init is not None:
         model = model_from_checkpoint(config.resume.checkpoint if config.resume else config.init)[0]
@@ -236,4 +238,9 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
     if context.enabled:
         seed_everything(config.train.seed + context.rank)  # the same initial weights, but each rank its own dropout
     dtype, note, seconds = training_dtype(config, model, dtype, device, context)
-    return TrainingRun(config, corpus, model, device, dtype, out_dir, wandb_mode, context, note, seconds)
+    folder = None
+    if context.is_main:  # made (or, resuming, claimed) last: a run refused before this point leaves nothing behind
+        resumed = config.resume.folder if config.resume else None
+        folder = RunFolder(resumed, created=False) if resumed else RunFolder.new(config.run.out_dir)
+    out_dir = Path(broadcast_from_main(str(folder.path if folder else ""), context))  # the same folder everywhere
+    return TrainingRun(config, corpus, model, device, dtype, out_dir, wandb_mode, context, note, seconds, folder)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
+import shutil
 import time
 from datetime import datetime
 from pathlib import Path
 
 import torch
+from filelock import FileLock, Timeout
 
 from moviegpt.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from moviegpt.checkpoint.schema import SUMMARY_KEYS
 from moviegpt.errors import UserError
-from moviegpt.files import atomic_alias, remove_stale_temporaries
+from moviegpt.files import TEMP_SUFFIX, atomic_alias, remove_stale_temporaries
 
 RESUMABLE = 2  # the newest checkpoints that keep the optimizer state: the newest, and a fallback should it be damaged
 
@@ -95,15 +98,56 @@ def slim(path: Path) -> bool:
     return True
 
 
-def prepare_run_folder(out_dir: str | None) -> Path:
-    """The run folder; one that already holds checkpoints is refused so none is overwritten."""
-    path = Path(out_dir) if out_dir else Path("runs") / datetime.now().strftime("%Y%m%d_%H%M%S")
-    if path.exists() and not path.is_dir():
-        raise UserError(f"--out_dir is a file, not a folder: {path}")
-    if path.is_dir() and any(path.glob("*.pt")):
-        raise UserError(f"--out_dir {path} already holds checkpoints; choose another folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create --out_dir {path}: {exc.strerror}") from None
-    return path
+class RunFolder:
+    """The folder a run writes into, held by this run alone while it trains (a lock the operating system drops when
+    the process ends, however it ends). A folder this run made and left without a checkpoint is removed again;
+    `runs/latest` points to the newest run made under runs/."""
+
+    LOCK = ".lock"
+
+    def __init__(self, path: Path, created: bool):
+        self.path, self.created = path, created
+        self.lock = FileLock(path / self.LOCK)
+        try:
+            self.lock.acquire(timeout=0)
+        except Timeout:
+            message = f"{path} is in use by another training run; wait for it to end or choose another folder"
+            raise UserError(message) from None
+        except OSError as exc:
+            raise UserError(f"cannot lock the run folder {path}: {exc.strerror or exc}") from None
+        if created and path.parent == Path("runs"):
+            point_latest(path)
+
+    @classmethod
+    def new(cls, out_dir: str | None) -> RunFolder:
+        """A new run folder (default runs/<timestamp>); one that already holds checkpoints is refused."""
+        path = Path(out_dir) if out_dir else Path("runs") / datetime.now().strftime("%Y%m%d_%H%M%S")
+        if path.exists() and not path.is_dir():
+            raise UserError(f"--out_dir is a file, not a folder: {path}")
+        if path.is_dir() and any(path.glob("*.pt")):
+            raise UserError(f"--out_dir {path} already holds checkpoints; choose another folder")
+        created = not path.exists()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create --out_dir {path}: {exc.strerror}") from None
+        return cls(path, created)
+
+    def release(self) -> None:
+        """Unlock; remove the folder if this run made it and wrote no checkpoint (it failed or was stopped early)."""
+        self.lock.release()
+        if self.created and not any(self.path.glob("*.pt")):
+            shutil.rmtree(self.path, ignore_errors=True)
+            latest = self.path.parent / "latest"
+            if latest.is_symlink() and latest.readlink().name == self.path.name:
+                latest.unlink()
+
+
+def point_latest(run: Path) -> None:
+    """runs/latest -> runs/<this run>, replaced atomically (where the file system has symbolic links)."""
+    link = run.parent / "latest"
+    tmp = run.parent / f".latest.{os.getpid()}{TEMP_SUFFIX}"
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)
+        os.symlink(run.name, tmp)
+        os.replace(tmp, link)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from moviegpt.checkpoint import Checkpoint
 from moviegpt.data.dataset import TextDataset
@@ -30,8 +29,10 @@ from moviegpt.training.distributed import (
     mean_across_ranks,
     wrap_for_data_parallel,
 )
-from moviegpt.training.optim import lr_factor, make_optimizer
+from moviegpt.training.optim import Schedule, make_optimizer
+from moviegpt.training.progress import Progress
 from moviegpt.training.run_folder import RunCheckpoints
+from moviegpt.training.threads import ThreadGovernor, forward_seconds
 from moviegpt.training.tracking import RunLogger
 
 
@@ -54,6 +55,7 @@ class Trainer:
         header: dict[str, Any] | None = None,
         context: DistContext = SINGLE,
         clock: Clock = time.perf_counter,
+        chars_per_token: float = 1.0,
     ):
         """checkpoints: where saves go (None on ranks other than 0); header: the Checkpoint fields that describe
         the run rather than the loop (tokenizer, record_format, train_args). As in nanoGPT, the model goes to its
@@ -73,17 +75,18 @@ class Trainer:
         self.steps_per_epoch = dataset.steps_per_epoch(self.global_batch, self.context_length)
         planned = self.steps_per_epoch * config.epochs
         self.total_steps = min(planned, config.max_iters) if config.max_iters else planned
-        self.warmup = (
-            config.warmup_iters if config.warmup_iters is not None else min(100, max(1, self.total_steps // 20))
-        )
         self.budget = TimeBudget(config.max_minutes, clock, context)
+        self.schedule = Schedule(config, self.total_steps, lambda: self.budget.fraction)
         # An evaluation costs about eval_iters training steps; keep it a small share of the run.
         interval = config.eval_interval or max(self.steps_per_epoch // 4, 4 * config.eval_iters)
         self.evals = EvalSchedule(interval, config.eval_share, timed=bool(config.max_minutes))
         self.step, self.tokens_seen, self.stop_requested = 0, 0, False
-        self.lr_cap = 1.0  # an extended run never goes back above the learning rate it had reached (optim.py)
         self.last_losses: dict[str, float] = {}
         self.since = (0.0, 0)  # (elapsed seconds, tokens seen) at the last train-loss log
+        self.chars_per_token = chars_per_token  # word and BPE tokens: losses are shown per character too
+        self.first_step, self.started = 0, 0.0  # where and when this process's training began
+        self.threads: ThreadGovernor | None = None
+        self.progress_view = Progress(self.total_steps, 0, enabled=False, chars_per_token=chars_per_token)
 
     def state_dict(self, epoch: int, epoch_completed: bool, rng: list[Any]) -> dict[str, Any]:
         """What exact resume needs besides the weights: optimizer, scaler, counters, clock, every rank's RNGs."""
@@ -95,7 +98,7 @@ class Trainer:
             "step": self.step,
             "tokens_seen": self.tokens_seen,
             "budget": self.budget.state_dict(),
-            "lr": {"factor": self.lr_factor(), "cap": self.lr_cap, "horizon": self.horizon()},
+            "lr": self.schedule.state_dict(self.step, self.horizon()),
             "rng": {"data": self.data_generator.get_state(), "ranks": rng},
             "train_config": asdict(self.config),
             "metrics": {"train_loss": self.last_losses.get("train"), "val_loss": self.last_losses.get("val")},
@@ -110,10 +113,7 @@ class Trainer:
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.tokens_seen = state["step"], state["tokens_seen"]
         self.budget.load_state_dict(state.get("budget") or {})
-        lr = state.get("lr") or {}
-        self.lr_cap = lr.get("cap", 1.0)
-        if lr and lr.get("horizon") != self.horizon():  # extended: never back above the rate it had reached
-            self.lr_cap = min(self.lr_cap, lr["factor"])
+        self.schedule.load_state_dict(state.get("lr") or {}, self.horizon())
         if self.checkpoints is not None:
             self.checkpoints.best_val_loss = state.get("best_val_loss", math.inf)
         saved = state.get("metrics") or {}
@@ -131,13 +131,6 @@ class Trainer:
     def horizon(self) -> list[float | None]:
         """Where the run is planned to end: steps and budget (a resumed run that changes them is extended)."""
         return [self.total_steps, self.budget.max_seconds]
-
-    def progress(self) -> float:
-        """Fraction of the run done: by steps, or by time when a --max_minutes budget ends it sooner."""
-        return max(self.step / self.total_steps, self.budget.fraction)
-
-    def lr_factor(self) -> float:
-        return min(lr_factor(self.config, self.step, self.progress(), self.warmup), self.lr_cap)
 
     def should_stop(self) -> bool:
         """Whether to stop now; under torchrun all ranks stop together, at rank 0's time."""
@@ -160,6 +153,7 @@ class Trainer:
         total = torch.zeros((), device=self.device)
         for micro_step in range(self.config.grad_accum):
             x, y = self.batch("train", self.data_generator)
+            self.last_inputs = x
             with gradient_sync(self.forward, sync=micro_step == self.config.grad_accum - 1):
                 with autocast(self.device, self.dtype):
                     _, loss = self.forward(x, y)
@@ -171,7 +165,7 @@ class Trainer:
 
     def train_step(self) -> torch.Tensor:
         """One optimizer step; returns the loss as a tensor, so no host synchronisation happens here."""
-        self.optimizer.set_lr_factor(self.lr_factor())
+        self.optimizer.set_lr_factor(self.schedule.factor(self.step))
         loss = self.accumulate_gradients()
         for optimizer in self.optimizer.optimizers.values():
             self.scaler.unscale_(optimizer)
@@ -201,13 +195,8 @@ class Trainer:
         return losses
 
     def event(self, epoch: int, **metrics: float) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "epoch": epoch,
-            "tokens_seen": self.tokens_seen,
-            "elapsed_s": round(self.elapsed(), 3),
-            **metrics,
-        }
+        elapsed = round(self.elapsed(), 3)
+        return {"step": self.step, "epoch": epoch, "tokens_seen": self.tokens_seen, "elapsed_s": elapsed, **metrics}
 
     def run_evaluation(self, epoch: int) -> dict[str, float]:
         start = self.budget.now
@@ -222,15 +211,11 @@ class Trainer:
         )
         return losses
 
-    def check_weights_finite(self) -> None:
-        """Refuse to save NaN or infinite weights (a diverged run); earlier checkpoints stay as they are."""
-        if not all(torch.isfinite(p).all() for p in self.model.parameters()):
-            raise diverged("the weights are not finite", self.step)
-
     def save(self, epoch: int, epoch_completed: bool, losses: dict[str, float] | None) -> Path | None:
         """This epoch's checkpoint, written by rank 0 (every rank hands it its RNG states); losses None for a
-        periodic save between evaluations."""
-        self.check_weights_finite()
+        periodic save between evaluations. NaN or infinite weights are never saved (earlier checkpoints stay)."""
+        if not all(torch.isfinite(p).all() for p in self.model.parameters()):
+            raise diverged("the weights are not finite", self.step)
         rng = gather_from_all(randomness.capture(self.device), self.context)
         if self.checkpoints is None:
             return None
@@ -242,30 +227,39 @@ class Trainer:
         )
         return self.checkpoints.write(epoch, checkpoint, losses["val"] if losses else None)
 
-    def log_train_loss(self, loss: torch.Tensor, epoch: int, bar: tqdm) -> None:
+    def losses_line(self, losses: dict[str, float]) -> str:
+        val = losses["val"]
+        return f"train loss {losses['train']:.4f}, val loss {val:.4f}{self.progress_view.per_char(val)}"
+
+    def log_train_loss(self, loss: torch.Tensor, epoch: int) -> None:
         """Synchronise once every logging_steps: check the loss, show it and log it."""
         value = mean_across_ranks(loss, self.context).item()
         if not math.isfinite(value):
             raise diverged(f"loss is {value}", self.step)
         now = self.elapsed()
         tokens_per_s = (self.tokens_seen - self.since[1]) / max(now - self.since[0], 1e-9)
-        bar.set_postfix(loss=f"{value:.4f}", tok_s=f"{tokens_per_s:,.0f}")
+        budget = self.budget
+        left = self.progress_view.left(self.step, now - self.started, budget.max_seconds and budget.max_seconds - now)
+        self.progress_view.log(self.step, value, tokens_per_s, now, left, self.progress_view.per_char(value))
+        self.progress_view.epoch_time(self.steps_per_epoch, (now - self.started) / max(self.step - self.first_step, 1))
         lr = self.optimizer.param_groups[0]["lr"]
         self.logger.log(self.event(epoch, train_loss=value, tokens_per_s=tokens_per_s, lr=lr))
         self.since = (now, self.tokens_seen)
 
-    def run_steps(self, epoch: int, steps: int, bar: tqdm) -> bool:
+    def run_steps(self, epoch: int, steps: int) -> bool:
         """Up to `steps` optimizer steps of this epoch with logging, evaluations and periodic saves;
         returns whether the run should stop early."""
         for _ in range(steps):
+            started = time.perf_counter()
             loss = self.train_step()
-            bar.update(1)
-            if self.step % self.config.logging_steps == 0:
-                self.log_train_loss(loss, epoch, bar)
+            if self.threads is not None:
+                self.threads.after_step(time.perf_counter() - started)
+            self.progress_view.update()
+            if self.step % self.config.logging_steps == 0 or self.step == self.first_step + 1:  # from the first
+                self.log_train_loss(loss, epoch)
             stop = self.should_stop()
             if self.evals.due(self.step, self.budget.now):  # rank 0's time: every rank evaluates together
-                losses = self.run_evaluation(epoch)
-                bar.write(f"step {self.step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+                self.progress_view.write(f"step {self.step}: {self.losses_line(self.run_evaluation(epoch))}")
             if stop:
                 return True
             if self.checkpoints and self.checkpoints.due(self.step) and self.step % self.steps_per_epoch:
@@ -288,25 +282,27 @@ class Trainer:
             )
         self.budget.restart()
         self.since = (self.elapsed(), self.tokens_seen)
-        for epoch in range(first_epoch + 1, self.config.epochs + 1):
-            with tqdm(
-                total=self.steps_per_epoch,
-                initial=done_in_epoch,
-                desc=f"epoch {epoch}/{self.config.epochs}",
-                unit="step",
-                dynamic_ncols=True,
-                mininterval=0.5,
-                disable=not self.context.is_main,
-            ) as bar:
-                stop = self.run_steps(epoch, self.steps_per_epoch - done_in_epoch, bar)
-            done_in_epoch = 0
-            losses = self.epoch_end_losses(epoch, final=stop or epoch == self.config.epochs)
-            path = self.save(epoch, not stop or self.step % self.steps_per_epoch == 0, losses)
-            if losses:
-                print(
-                    f"epoch {epoch}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}, checkpoint {path}",
-                    flush=True,
-                )
-            if stop:
-                break
+        self.first_step, self.started = self.step, self.elapsed()
+        hint = "--preset fast trains in minutes on a CPU" if self.device.type == "cpu" else ""
+        self.progress_view = Progress(
+            self.total_steps, self.step, self.context.is_main, slow_epoch=hint, chars_per_token=self.chars_per_token
+        )
+        probe = lambda threads: forward_seconds(self.model, self.last_inputs, threads)  # noqa: E731
+        self.threads = ThreadGovernor.for_training(self.device, self.context, self.progress_view.write, probe)
+        try:
+            for epoch in range(first_epoch + 1, self.config.epochs + 1):
+                stop = self.run_steps(epoch, self.steps_per_epoch - done_in_epoch)
+                done_in_epoch = 0
+                losses = self.epoch_end_losses(epoch, final=stop or epoch == self.config.epochs)
+                path = self.save(epoch, not stop or self.step % self.steps_per_epoch == 0, losses)
+                if losses:
+                    train, val = (
+                        losses["train"],
+                        f"val loss {losses['val']:.4f}{self.progress_view.per_char(losses['val'])}",
+                    )
+                    self.progress_view.write(f"epoch {epoch}: train loss {train:.4f}, {val}, checkpoint {path}")
+                if stop:
+                    break
+        finally:
+            self.progress_view.close()
         return TrainResult(path, self.step, losses["train"], losses["val"])

@@ -58,7 +58,7 @@ $("generate").addEventListener("click", () => {
     const result = JSON.parse(e.data);
     source.close(); $("generate").disabled = false;
     const item = document.createElement("li");
-    item.textContent = result.title || result.text.slice(0, 80);
+    item.textContent = (result.title || result.text.slice(0, 80)) + " (seed " + result.seed + ")";
     if (result.poster) {
       $("poster").src = result.poster; $("poster").alt = "poster of " + result.title; $("poster").hidden = false;
       const link = document.createElement("a"); link.href = result.poster; link.textContent = " (poster)";

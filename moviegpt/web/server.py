@@ -20,11 +20,11 @@ from urllib.parse import parse_qs, quote, urlparse
 import torch
 
 from moviegpt.errors import UserError
-from moviegpt.generation.config import GenerationConfig
+from moviegpt.generation.config import GenerationConfig, live_settings
 from moviegpt.generation.generate import generate
 from moviegpt.posters.render import make_posters
 from moviegpt.records import RecordFormat
-from moviegpt.settings import Setting, between, declared, setting, validate
+from moviegpt.settings import Setting, between, setting, validate
 from moviegpt.tokenizer.base import Tokenizer
 from moviegpt.web.page import render_page
 
@@ -49,7 +49,7 @@ SendEvent = Callable[[str, object], None]
 
 def web_settings(config: GenerationConfig) -> list[Setting]:
     """The form's fields: the generation settings declared live on the web page."""
-    return [s for s in declared(type(config)) if "web" in s.live]
+    return list(live_settings(config, "web").values())
 
 
 class EventStreamer:
@@ -113,7 +113,7 @@ class WebGenerator:
             send("failed", str(exc))
             return
         poster = f"/posters/{quote(posters[0].name)}" if posters else None
-        send("done", {"text": prompt + text, "title": title, "poster": poster})
+        send("done", {"text": prompt + text, "title": title, "poster": poster, "seed": config.seed})
 
 
 def make_handler(generator: WebGenerator) -> type[BaseHTTPRequestHandler]:

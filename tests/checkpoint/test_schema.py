@@ -61,4 +61,5 @@ def test_a_weights_only_checkpoint_generates_but_cannot_be_resumed(tmp_path):
         "model_config",
         "tokenizer",
         "model",
+        "checksum",
     }

@@ -135,7 +135,8 @@ def test_interactive_loop_through_a_pipe(tmp_path, tiny_checkpoint):
     assert "error: the model has never seen these characters" in out
     (session,) = (tmp_path / "outputs").glob("session_*.txt")
     saved = session.read_text(encoding="utf-8")
-    assert saved.startswith("The ") and f"{PREFIX}Paper Moon Harbor' is:\n" in saved
+    assert saved.startswith("# max_new_tokens 15,") and "\nThe " in saved  # a line of settings above each text
+    assert f"{PREFIX}Paper Moon Harbor' is:\n" in saved
     assert "never reached" not in out
 
 

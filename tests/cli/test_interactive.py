@@ -1,6 +1,7 @@
 """The `>> ` loop in-process: :settings, :set, and Ctrl-C during a generation returning to the prompt."""
 
 import io
+import sys
 
 import torch
 
@@ -47,7 +48,9 @@ def test_ctrl_c_during_a_generation_returns_to_the_prompt(tmp_path):
     text = out.getvalue()
     assert out.interrupted and "(generation stopped)" in text
     assert text.count(">> ") == 3  # back at the prompt after the Ctrl-C, then "b", then quit
-    assert path is not None and path.read_text(encoding="utf-8").startswith("b")  # the second prompt's movie
+    saved = path.read_text(encoding="utf-8").split("\n\n")
+    assert saved[0].endswith("[interrupted]")  # what the stopped generation had written is kept, marked
+    assert saved[1].split("\n", 1)[1].startswith("b")  # then the second prompt's, after its settings line
 
 
 def test_a_poster_after_set_is_credited_with_the_settings_in_force(tmp_path):
@@ -56,3 +59,36 @@ def test_a_poster_after_set_is_credited_with_the_settings_in_force(tmp_path):
         io.StringIO("abc\n:set temperature 0.5\n:poster\n")
     )
     assert credits == [0.5]
+
+
+def test_unknown_commands_and_a_title_without_a_name_are_refused(tmp_path):
+    out = io.StringIO()
+    Repl(session(out), tmp_path).run(io.StringIO(":foo\n:title\n:title   \n"))
+    assert "error: unknown command :foo" in out.getvalue()
+    assert out.getvalue().count("error: usage: :title <name of the movie>") == 2
+
+
+def test_every_generation_draws_a_new_seed_which_is_shown_and_saved(tmp_path):
+    out = io.StringIO()
+    fresh = session(out)
+    fresh.new_seeds = True
+    path = Repl(fresh, tmp_path).run(io.StringIO("abc\nabc\n"))
+    blocks = path.read_text(encoding="utf-8").split("\n\n")
+    seeds = [block.split("seed ")[1].split()[0] for block in blocks]
+    assert len(set(seeds)) == 2 and all(f"(seed {seed})" in out.getvalue() for seed in seeds)
+
+
+def test_a_fixed_seed_makes_a_session_reproducible(tmp_path):
+    texts = []
+    for folder in ("a", "b"):
+        path = Repl(session(io.StringIO()), tmp_path / folder).run(io.StringIO("abc\nabc\n"))
+        texts.append(path.read_text(encoding="utf-8"))
+    assert texts[0] == texts[1] and "seed 7331" in texts[0] and "seed 7332" in texts[0]  # --seed, then --seed + 1
+
+
+def test_at_a_terminal_the_prompt_has_line_editing(monkeypatch, tmp_path):
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or "quit")
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    Repl(session(sys.stdout), tmp_path).run(sys.stdin)
+    assert asked == [">> "]  # input() (with readline, where the platform has it), not a bare read of stdin

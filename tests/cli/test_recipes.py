@@ -1,5 +1,7 @@
-"""The README's recipes, each run end to end at a tiny scale on the real files in ../shared/data."""
+"""The README's recipes, each run end to end at a tiny scale: on the real files in ../shared/data where the recipe
+is about them (reviews, a play), else on the shipped demo corpus, so that they run in any clone."""
 
+import csv
 import signal
 import subprocess
 import time
@@ -7,13 +9,12 @@ import time
 import pytest
 import torch
 
-from tests.helpers import SHARED_DATA, run_gpt, start_gpt, torchrun
+from moviegpt.records import parse_movies
+from tests.helpers import DEMO_MOVIES, SHARED_DATA, generated, run_gpt, start_gpt, torchrun
 
 TINY = ["--preset", "tiny", "--wandb", "disabled"]
-pytestmark = [
-    pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is absent (the shared corpora)"),
-    pytest.mark.slow,  # whole recipes end to end: seconds each
-]
+pytestmark = pytest.mark.slow  # whole recipes end to end: seconds each
+needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is absent (the shared corpora)")
 
 
 def extractor(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -46,11 +47,21 @@ def train_tiny(data: str, cwd, *extra: str, steps: int = 5, out_dir: str = "run"
     )
 
 
+def letterboxd_csv(path, movies: int = 300) -> str:
+    """A CSV in Letterboxd's shape (id,name,date,tagline,description,minute,rating) of demo movies."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "name", "date", "tagline", "description", "minute", "rating"])
+        for i, movie in enumerate(parse_movies(DEMO_MOVIES.read_text(encoding="utf-8"))[:movies]):
+            writer.writerow([i, movie.title, 2000 + i % 20, "", movie.description, 90, 3.5])
+    return str(path)
+
+
 def test_recipe_1_letterboxd_movies_to_titles_repl_and_posters(tmp_path):
     ok(
         extractor(
             "--input",
-            str(SHARED_DATA / "raw" / "letterboxd_shaped_movies.csv"),
+            letterboxd_csv(tmp_path / "movies.csv"),
             "--output",
             "movies.txt",
             "--shuffle",
@@ -86,6 +97,7 @@ def test_recipe_1_letterboxd_movies_to_titles_repl_and_posters(tmp_path):
     assert "poster saved to posters/heat.png" in out
 
 
+@needs_shared
 def test_recipe_2_reviews_by_sentiment(tmp_path):
     out = ok(
         extractor(
@@ -132,6 +144,7 @@ def test_recipe_2_reviews_by_sentiment(tmp_path):
     assert samples.count("难看：") >= 3 and "<END>" not in samples
 
 
+@needs_shared
 def test_recipe_3_a_play_in_the_repl(tmp_path):
     train_tiny(str(SHARED_DATA / "tinyshakespeare.txt"), tmp_path)
     out = ok(
@@ -151,8 +164,7 @@ def test_recipe_3_a_play_in_the_repl(tmp_path):
 
 
 def test_recipe_4_words_greedy_beam_and_sampling(tmp_path):
-    plots = SHARED_DATA / "movielens_imdb_plots_descriptions.txt"
-    train_tiny(str(plots), tmp_path, "--tokenizer", "word")
+    train_tiny(str(DEMO_MOVIES), tmp_path, "--tokenizer", "word")
     prompt = "The description of the movie named 'The Last Heist' is:"
     texts = {}
     for mode in ("greedy", "beam", "sample"):
@@ -173,10 +185,11 @@ def test_recipe_4_words_greedy_beam_and_sampling(tmp_path):
             )
         )
         (saved,) = (tmp_path / mode).glob("output_*.txt")
-        texts[mode] = saved.read_text(encoding="utf-8")
+        texts[mode] = generated(saved)
     assert all(text.startswith(prompt) for text in texts.values())
 
 
+@needs_shared
 def test_recipe_5_bigram_versus_transformer_on_shakespeare(tmp_path):
     train_tiny(str(SHARED_DATA / "tinyshakespeare.txt"), tmp_path, steps=30, out_dir="gpt")
     result = run_gpt(
@@ -197,7 +210,7 @@ def test_recipe_5_bigram_versus_transformer_on_shakespeare(tmp_path):
 
 
 def test_recipe_6_train_interrupt_resume_then_torchrun(tmp_path):
-    data = str(SHARED_DATA / "tinyshakespeare.txt")
+    data = str(DEMO_MOVIES)
     proc = start_gpt(
         "--training_data",
         data,

@@ -11,7 +11,7 @@ import torch
 from moviegpt.cli.arguments import build_parser, parse_settings
 from moviegpt.cli.main import main
 from moviegpt.cli.settings import resumed
-from tests.helpers import QUIET, ROOT, TINY_TEXT, run_gpt, start_gpt
+from tests.helpers import QUIET, ROOT, TINY_TEXT, generated, run_gpt, start_gpt
 
 TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_new_tokens", "20"]
 
@@ -31,7 +31,7 @@ def test_train_then_generate_end_to_end(tmp_path, tiny_text_file):
     events = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert events[-1]["epoch"] == 2 and "val_loss" in events[-1]
     (after_training,) = (tmp_path / "outputs").glob("output_*.txt")
-    assert after_training.read_text(encoding="utf-8").startswith("The description")
+    assert generated(after_training).startswith("The description")
     assert "The description" in result.stdout
 
     checkpoint = tmp_path / "run" / "epoch_002.pt"
@@ -60,7 +60,7 @@ def test_generation_without_the_training_file(tmp_path, tiny_checkpoint):
     result = run_gpt("--checkpoint", str(moved), "--prompt", "", "--no_stop", "--disable-typewriter", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (output,) = (tmp_path / "outputs").glob("output_*.txt")
-    text = output.read_text(encoding="utf-8")
+    text = generated(output)
     prefix = "The description of the movie named '"  # an empty prompt starts a new record
     assert text.startswith(prefix) and len(text) == len(prefix) + 500  # the default --max_new_tokens
     assert f"saved to outputs/{output.name}" in result.stdout

@@ -174,3 +174,42 @@ def test_a_binary_file_or_a_folder_is_named_as_such(tmp_path, capsys, kind):
     assert len(err.splitlines()) == 1 and "\x00" not in err
     assert ("binary file (it contains NUL bytes)" if kind == "binary" else "is a folder, not a file") in err
     assert not (tmp_path / "o.txt").exists()
+
+
+HEADER = "id,name,date,tagline,description,minute,rating\n"
+
+
+def test_extractor_never_destroys_its_input_or_writes_one_file_over_another(tmp_path, capsys):
+    source = tmp_path / "movies.csv"
+    source.write_text(HEADER + "1,Heat,1995,,A heist goes wrong.,170,4\n", encoding="utf-8")
+    before = source.read_bytes()
+    assert extractor_main(["--input", str(source), "--output", str(source)]) == 2
+    assert "is the input CSV itself" in capsys.readouterr().err and source.read_bytes() == before
+    out = tmp_path / "o.txt"
+    assert (
+        extractor_main(["--input", str(source), "--output", str(out), "--small", "1", "--small-output", str(out)]) == 2
+    )
+    assert "--small-output" in capsys.readouterr().err and not out.exists()
+
+
+def test_latin1_header_only_and_filtered_catalogues(tmp_path, capsys):
+    latin = HEADER + "1,Amélie,2001,,Une serveuse à Montmartre change la vie des autres.,122,4\n"
+    code, out, _ = extract(tmp_path, latin.encode("latin-1"))
+    assert code == 2 and "--encoding latin-1" in capsys.readouterr().err and not (tmp_path / "out.txt").exists()
+    code, out, _ = extract(tmp_path, latin.encode("latin-1"), "--encoding", "latin-1")
+    assert code == 0 and records(out) == [("Amélie", "Une serveuse à Montmartre change la vie des autres.")]
+    (tmp_path / "out.txt").unlink()
+    code, _, _ = extract(tmp_path, HEADER.encode())
+    assert code == 2 and "has a header but no rows; nothing was written" in capsys.readouterr().err
+    netflix = "show_id,type,title,description\n1,Movie,Heat,A heist.\n2,TV Show,Dark,A town.\n"
+    code, out, _ = extract(tmp_path, netflix.encode(), "--title-column", "title", "--where", "type=Movie")
+    assert code == 0 and records(out) == [("Heat", "A heist.")]
+    code, _, _ = extract(tmp_path, netflix.encode(), "--title-column", "title", "--where", "kind=Movie")
+    err = capsys.readouterr().err
+    assert code == 2 and "--where: " in err and "no column 'kind'" in err
+
+
+def test_a_broken_template_is_a_one_line_error(tmp_path, capsys):
+    code, _, _ = extract(tmp_path, b"review,sentiment\ngood,1\n", "--template", "{review")
+    err = capsys.readouterr().err
+    assert code == 2 and "is not a valid template" in err and err.count("\n") == 1

@@ -162,7 +162,7 @@ def test_metrics_have_global_steps_and_all_fields(tmp_path):
     events = read_events(tmp_path)
     train_events = [e for e in events if "train_loss" in e]
     eval_events = [e for e in events if "val_loss" in e]
-    assert [e["step"] for e in train_events] == list(range(5, 23, 5))  # never restarts per epoch
+    assert [e["step"] for e in train_events] == [1, 5, 10, 15, 20]  # from the first step; never restarts per epoch
     for e in train_events:
         assert {"epoch", "tokens_seen", "elapsed_s", "tokens_per_s", "lr"} <= e.keys()
     assert eval_events[-1]["step"] == 22 and eval_events[-1]["epoch"] == 2
@@ -384,7 +384,7 @@ def test_extending_a_finished_run_goes_on_at_the_learning_rate_it_ended_with(tmp
     assert len(lrs) == 6 and max(lrs) <= min(e["lr"] for e in read_events(tmp_path) if "lr" in e) + 1e-12
     again = make_trainer(tmp_path / "again", max_iters=10, epochs=5)
     again.load_state_dict({**state, "step": 5})  # the same horizon: an ordinary resume, no cap
-    assert again.lr_cap == 1.0
+    assert again.schedule.cap == 1.0
 
 
 def test_the_model_is_on_its_device_before_the_optimizer_compile_and_data_parallel(tmp_path, monkeypatch):

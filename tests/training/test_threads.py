@@ -1,0 +1,60 @@
+"""Training picks the thread count that is fastest now: one thread while another program keeps a core busy, all
+of them again when it is quiet (bench/under_load.py measures the real thing)."""
+
+import torch
+
+from moviegpt.training.threads import ThreadGovernor, forward_seconds
+
+
+class Machine:
+    """Steps and probes that take 1 / speed[threads] seconds on a clock of the test's."""
+
+    def __init__(self, monkeypatch, speed: dict[int, float]):
+        self.now, self.threads, self.speed, self.said, self.probes = 0.0, 2, speed, [], 0
+        monkeypatch.setattr(torch, "set_num_threads", self.set_threads)
+        self.governor = ThreadGovernor(2, self.said.append, self.probe, clock=lambda: self.now)
+
+    def set_threads(self, n: int) -> None:
+        self.threads = n
+
+    def probe(self, threads: int) -> float:
+        self.probes += 1
+        return 0.1 / self.speed[threads]
+
+    def train(self, seconds: float) -> None:
+        end = self.now + seconds
+        while self.now < end:
+            seconds = 1 / self.speed[self.threads]
+            self.now += seconds
+            self.governor.after_step(seconds)
+
+
+def test_a_quiet_machine_keeps_every_thread(monkeypatch):
+    machine = Machine(monkeypatch, {2: 10.0, 1: 6.0})
+    machine.train(900)
+    assert machine.threads == 2 and not machine.said  # it probed now and then, and changed nothing
+    assert 4 <= machine.probes <= 20  # ever less often: at the start, after 30 s, 60 s, 120 s, ...
+
+
+def test_a_busy_core_moves_training_to_one_thread_and_a_quiet_one_back(monkeypatch):
+    machine = Machine(monkeypatch, {2: 10.0, 1: 6.0})
+    machine.train(60)
+    machine.speed[2] = 0.3  # another program takes one of the two cores: every parallel region waits for it
+    machine.train(20)
+    assert machine.threads == 1 and "training with 1 thread now" in machine.said[-1]
+    machine.speed[2] = 10.0  # the other program is done
+    machine.train(120)
+    assert machine.threads == 2 and "training with 2 threads now" in machine.said[-1]
+
+
+def test_a_busy_start_is_noticed_within_seconds(monkeypatch):
+    machine = Machine(monkeypatch, {2: 0.2, 1: 6.0})  # busy from the first step: 5 s a step with two threads
+    machine.train(12)
+    assert machine.threads == 1
+
+
+def test_the_probe_changes_nothing_of_the_run():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.5)).train()
+    state, threads = torch.get_rng_state(), torch.get_num_threads()
+    assert forward_seconds(model, torch.ones(2, 4), 1) > 0
+    assert torch.equal(torch.get_rng_state(), state) and torch.get_num_threads() == threads
