@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The README's recipes at a small scale (2 CPU minutes of training each), printing what the README pastes.
+# The recipes of docs/recipes.md at a small scale (2 CPU minutes of training each), on the public corpora.
 #   bash bench/recipes.sh [WORK_DIR]     (default /tmp/moviegpt-recipes; needs ../shared/data; about 20 minutes)
 set -x
 M="$(cd "$(dirname "$0")/.." && pwd)"; D="$M/../shared/data"; export WANDB_MODE=disabled
 [ -d "$D" ] || { echo "skipping: $D not found (the shared corpora)"; exit 0; }
 mkdir -p "${1:-/tmp/moviegpt-recipes}" && cd "${1:-/tmp/moviegpt-recipes}"
 # 0 the quick start as the README writes it (3 minutes on the shipped dataset/simple_movies.txt), then the same
-#   title at three seeds and two other titles at one (README: Sample output)
-python $M/gpt.py --preset fast --epochs 100 --max_minutes 3 --out_dir runs/quickstart --wandb disabled --prompt "The description of the movie named 'The Moon Baker' is:" 2>/dev/null | grep -v "^step" | tail -5
+#   title at three seeds and two other titles at one
+python $M/gpt.py --preset fast --epochs 100 --max_minutes 3 --out_dir runs/quickstart --wandb disabled --title "The Lonely Miner" 2>/dev/null | grep -v "^step" | tail -5
 for seed in 1 2 3; do python $M/gpt.py --checkpoint runs/quickstart/best.pt --title "The Moon Baker" --seed $seed --disable-typewriter; done
 for title in "The Last Pirate" "Robin the Wizard"; do python $M/gpt.py --checkpoint runs/quickstart/best.pt --title "$title" --seed 1 --disable-typewriter; done
 # 1 Letterboxd
@@ -27,8 +27,7 @@ printf 'ROMEO:\n:set temperature 0.7\nJULIET:\n' | python $M/gpt.py --checkpoint
 python $M/gpt.py --training_data $D/movielens_imdb_plots_descriptions.txt --tokenizer word --preset fast --epochs 1000 --max_minutes 2 --out_dir runs/words --wandb disabled --prompt "" --max_new_tokens 1 2>/dev/null | grep -v "^step" | tail -3
 P="The description of the movie named 'The Last Heist' is:"
 for mode in greedy beam sample; do python $M/gpt.py --checkpoint runs/words/best.pt --prompt "$P" --decode $mode --num_beams 4 --max_new_tokens 40 --temperature 0.8 --seed 5 --disable-typewriter; done
-# 5 bigram vs GPT on the shipped sample (the README's first comparison table; the 10-minute tables come from
-#   bench/quality.py --keep runs/bench10 followed by the same --compare)
+# 5 bigram vs GPT on the shipped handwritten sample
 python $M/gpt.py --preset fast --epochs 100 --max_minutes 3 --out_dir runs/sample_fast --wandb disabled --prompt "" --max_new_tokens 1 --training_data $M/dataset/sample_movie_descriptions.txt 2>/dev/null | grep -v "^step" | tail -2
 python $M/simple_bigram.py --compare runs/sample_fast/best.pt --out_dir runs/bigram_sample --wandb disabled 2>/dev/null | tail -5
 # 6 long run

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import re
 import sys
 import tempfile
@@ -35,7 +37,7 @@ from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: 
 from moviegpt.cli.main import main as gpt_main  # noqa: E402
 from moviegpt.data.dataset import split_point  # noqa: E402
 from moviegpt.evaluation import evaluate_text, spread, title_measures  # noqa: E402
-from moviegpt.generation.config import GenerationConfig  # noqa: E402
+from moviegpt.generation.config import GenerationConfig, default_guidance  # noqa: E402
 from moviegpt.generation.generate import generate  # noqa: E402
 from moviegpt.records import RecordFormat, parse_movies  # noqa: E402
 from moviegpt.tokenizer.char import CharTokenizer  # noqa: E402
@@ -43,6 +45,7 @@ from moviegpt.tokenizer.char import CharTokenizer  # noqa: E402
 FMT = RecordFormat()
 RESULTS = ROOT / "bench" / "results"
 SHARED = ROOT.parent / "shared" / "data"
+README_TITLES = ("The Lonely Miner", "The Pirate of the Lake")  # the README shows what the quick start writes for them
 STOPWORDS = {"the", "and", "of", "a", "an", "in", "to", "for", "with", "on", "at", "is", "my", "your"}
 
 
@@ -95,10 +98,18 @@ def held_out_titles(corpus: str, count: int = 40) -> list[tuple[str, str, str | 
 def demo(args: argparse.Namespace, extra: list[str], work: Path) -> dict:
     data = ROOT / "dataset" / "simple_movies.txt"
     final = train(data, args.minutes, work / "demo", extra)
-    model, tokenizer = model_from_checkpoint(load_checkpoint(work / "demo" / "last.pt"))
+    checkpoint = load_checkpoint(work / "demo" / "last.pt")
+    model, tokenizer = model_from_checkpoint(checkpoint)
     model.eval()
+    scale = default_guidance((checkpoint.train_args or {}).get("title_dropout") or 0.0)
+    config = GenerationConfig(stop=[FMT.end], guidance_scale=scale)  # what `gpt.py --title T` does by default
+    readme = {}
+    for title in README_TITLES:
+        prompt = FMT.title_prompt(title)
+        readme[title] = generate(model, tokenizer, prompt, config, unconditional=FMT.without_title(prompt))[0]
     held = held_out_titles(data.read_text(encoding="utf-8"))
     result = {"steps": final["step"], "val_loss": final["val_loss"], "flags": extra, "titles": len(held), "scales": {}}
+    result["readme_samples"] = readme
     for scale in args.scales:
         texts, speed = plots(model, tokenizer, [t for t, _, _ in held], scale)
         other = held[1:] + held[:1]  # chance: another title's role and place
@@ -109,6 +120,7 @@ def demo(args: argparse.Namespace, extra: list[str], work: Path) -> dict:
             "place_chance": sum(names(p, x) for (_, _, p), x in zip(other[1:] + other[:1], texts) if p)
             / sum(1 for *_, p in held if p),
             "distinct_plots": len(set(texts)),
+            "ended": sum(len(x) < 380 for x in texts) / len(texts),  # stopped at END_OF_MOVIE within 400 characters
             "chars_per_s": round(speed),
             "example": FMT.title_prompt(held[0][0]) + texts[0],
         }
@@ -149,6 +161,13 @@ def movies(args: argparse.Namespace, extra: list[str], work: Path) -> dict:
     return result
 
 
+def machine() -> str:
+    """The CPU, its cores and torch's version, for the line above a results table."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())  # fmt: skip
+    return f"{model} ({os.cpu_count()} cores), torch {torch.__version__}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=["demo", "movies"])
@@ -158,6 +177,7 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 2.0], help="guidance scales (1 is off)")
     parser.add_argument("--data", type=Path, default=SHARED / "movies.txt")
     parser.add_argument("--name", default="", help="a suffix for the results file (an ablation row)")
+    parser.add_argument("--keep", type=Path, help="keep the run folders (checkpoints, metrics, loss.png) here")
     args, extra = parser.parse_known_args()
     extra = [x for x in extra if x != "--"]
     args.minutes_list = args.minutes or ([3.0] if args.part == "demo" else [3.0, 9.0])
@@ -166,8 +186,9 @@ def main() -> None:
         print(f"skipping: {args.data} not found (the shared corpora live in ../shared/data)")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        result = (demo if args.part == "demo" else movies)(args, extra, Path(tmp))
-    result = {"machine": f"torch {torch.__version__}, {torch.get_num_threads()} threads", **result}
+        result = (demo if args.part == "demo" else movies)(args, extra, args.keep or Path(tmp))
+    command = "python bench/title.py " + " ".join(sys.argv[1:])
+    result = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "command": command, **result}
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"title_{args.part}{'_' + args.name if args.name else ''}.json"
     path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -131,7 +131,7 @@ def configure_backends(device: torch.device) -> None:
 def resolve_compile(choice: bool | None, device: torch.device) -> bool:
     """Whether to torch.compile a training model. None (the default): on CUDA, where it is the standard speed-up;
     off on a CPU, where it measured no faster here at our sizes and costs ~15-20 s of the budget to compile
-    (bench/train_speed.py --compile; README: Training speed)."""
+    (bench/train_speed.py --compile; docs/decisions.md)."""
     return device.type == "cuda" if choice is None else choice
 
 

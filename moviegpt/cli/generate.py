@@ -31,7 +31,7 @@ def generate_and_save(loaded: LoadedModel, settings: Settings) -> None:
     session = Session(
         loaded.model,
         loaded.tokenizer,
-        settings.generation_for(loaded.record_format),
+        loaded.generation(settings),
         loaded.record_format,
         typewriter=command.typewriter,
         new_seeds=command.interactive and "seed" not in settings.explicit,  # a new one for each, shown and saved

@@ -18,6 +18,7 @@ from moviegpt.cli.settings import Settings
 from moviegpt.data.download import fetch
 from moviegpt.data.sources import resolve_sources
 from moviegpt.errors import UserError
+from moviegpt.generation.config import GenerationConfig, default_guidance
 from moviegpt.models import LanguageModel
 from moviegpt.records import RecordFormat
 from moviegpt.runtime import (
@@ -37,6 +38,11 @@ class LoadedModel:
     record_format: RecordFormat | None
     device: torch.device
     name: str  # the checkpoint's file name, for poster credits and the web page
+    title_dropout: float = 0.0  # what the model was trained with (it sets the default guidance)
+
+    def generation(self, settings: Settings) -> GenerationConfig:
+        """The generation settings for this model: stop strings and the guidance scale resolved."""
+        return settings.generation_for(self.record_format, default_guidance(self.title_dropout))
 
 
 def local_checkpoint(spec: str, settings: Settings) -> Path:
@@ -69,11 +75,12 @@ def on_device(
     settings: Settings,
     name: str,
     device: torch.device | None = None,
+    title_dropout: float = 0.0,
 ) -> LoadedModel:
     """The model in evaluation mode on `device` (default --device), weights in the inference dtype of --dtype."""
     device = device or resolve_device(settings.runtime.device)
     model = prepare_for_inference(model, device, resolve_inference_dtype(settings.runtime.dtype, device))
-    return LoadedModel(model, tokenizer, record_format, device, name)
+    return LoadedModel(model, tokenizer, record_format, device, name, title_dropout)
 
 
 def load_for_inference(settings: Settings) -> LoadedModel:
@@ -81,4 +88,5 @@ def load_for_inference(settings: Settings) -> LoadedModel:
     checkpoint = checkpoint_from_flags(settings)
     model, tokenizer = model_from_checkpoint(checkpoint)
     name = Path(settings.command.checkpoint).name
-    return on_device(model, tokenizer, record_format_of(checkpoint), settings, name)
+    dropout = (checkpoint.train_args or {}).get("title_dropout") or 0.0
+    return on_device(model, tokenizer, record_format_of(checkpoint), settings, name, title_dropout=dropout)

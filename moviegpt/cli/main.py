@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -64,6 +65,9 @@ def main(argv: list[str] | None = None, model: str = "gpt") -> int:
         return 2
     except Interrupted:
         return 130
+    except BrokenPipeError:  # the output went into a pipe that closed (| head): nothing more to say, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -16,7 +16,7 @@ def serve_command(settings: Settings) -> None:
         loaded.model,
         loaded.tokenizer,
         loaded.record_format,
-        settings.generation_for(loaded.record_format),
+        loaded.generation(settings),
         Path(settings.command.posters_dir),
         lambda config: poster_credit(loaded.model, config, loaded.name),
         loaded.name,

@@ -166,11 +166,14 @@ class Settings:
     model: Any  # GPTConfig or BigramConfig, vocab_size 0 until the tokenizer is known
     train: TrainConfig
 
-    def generation_for(self, record_format: RecordFormat | None) -> GenerationConfig:
-        """The generation settings with the stop strings resolved: --stop, none with --no_stop, else the record end."""
-        if self.generation.stop is not None:
-            return self.generation
-        return dataclasses.replace(self.generation, stop=[record_format.end] if record_format else [])
+    def generation_for(self, record_format: RecordFormat | None, guidance: float = 1.0) -> GenerationConfig:
+        """The generation settings resolved for a model: the stop strings (--stop, none with --no_stop, else the
+        record end) and the guidance scale (--guidance_scale, else the model's default)."""
+        stop = (
+            self.generation.stop if self.generation.stop is not None else [record_format.end] if record_format else []
+        )
+        scale = self.generation.guidance_scale if self.generation.guidance_scale is not None else guidance
+        return dataclasses.replace(self.generation, stop=stop, guidance_scale=scale)
 
     def with_values(self, **values: Any) -> Settings:
         """The same settings with these values replaced (and checked)."""

@@ -108,7 +108,8 @@ def train_command(settings: Settings) -> None:
         shutdown(context, finished)
     if context.is_main:
         corpus = run.corpus
+        dropout = settings.train.title_dropout
         loaded: LoadedModel = on_device(
-            run.model, corpus.tokenizer, corpus.record_format, settings, "a new run", run.device
+            run.model, corpus.tokenizer, corpus.record_format, settings, "a new run", run.device, dropout
         )
         generate_and_save(loaded, settings)

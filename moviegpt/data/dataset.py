@@ -11,6 +11,7 @@ from moviegpt.records import RECORD_END, RecordFormat
 from moviegpt.tokenizer.base import Tokenizer
 
 VAL_FRACTION = 0.1
+MIXED_AT_RECORDS = 0.75  # --windows mixed: the share of rows that start at a movie (the others show plots ending)
 
 
 def record_end_ids(tokenizer: Tokenizer, dtype: np.dtype) -> np.ndarray | None:
@@ -97,11 +98,13 @@ class TextDataset:
 
     def check_windows(self, windows: str, title_dropout: float) -> None:
         """Refuse record windows or title dropout on text they cannot apply to."""
-        if windows == "records" and (self.tokenizer is None or record_end_ids(self.tokenizer, np.uint8) is None
-                                     or len(self.records("train").starts) < 2):  # fmt: skip
-            raise UserError("--windows records needs movie-format text (records that end with END_OF_MOVIE)")
-        if title_dropout > 0 and (windows != "records" or self.records("train").titles is None):
-            raise UserError("--title_dropout needs --windows records on movie-format text with --tokenizer char")
+        movies = self.tokenizer is not None and record_end_ids(self.tokenizer, np.uint8) is not None
+        if windows in ("records", "mixed") and not (movies and len(self.records("train").starts) >= 2):
+            raise UserError(f"--windows {windows} needs movie-format text (records that end with END_OF_MOVIE)")
+        if title_dropout > 0 and (windows == "anywhere" or self.records("train").titles is None):
+            raise UserError(
+                "--title_dropout needs --windows records or mixed, on movie-format text with --tokenizer char"
+            )
 
     def check_fits(self, context_length: int) -> None:
         """Refuse a corpus whose splits cannot hold one window of context_length + 1 tokens."""
@@ -127,8 +130,9 @@ class TextDataset:
         title_dropout: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Random windows of inputs x and next-token targets y, as int64 CPU tensors. windows "records": each row
-        starts at a record's first character, the records after it packed behind it; title_dropout: the share of
-        rows whose first record has its title left out (`named '' is:`).
+        starts at a record's first character, the records after it packed behind it; "mixed": three rows in four so,
+        the others anywhere (a plot longer than the window ends beyond it: these show plots ending); title_dropout:
+        the share of rows starting at a record whose title is left out (`named '' is:`).
 
         shard = (rank, world_size): every rank draws the same world_size * batch_size windows from its generator
         and keeps its own slice, so a data-parallel run sees exactly the batches of one process with the global
@@ -137,14 +141,19 @@ class TextDataset:
         rank, world_size = shard
         ids, rows, width = self.splits[split], batch_size * world_size, context_length + 1
         titles = None
-        if windows == "records":
+        titles = None
+        if windows in ("records", "mixed"):
             index = self.records(split)
             fits = max(1, int(np.searchsorted(index.starts, len(ids) - width, side="right")))
             picks = torch.randint(fits, (rows,), generator=generator).numpy()
             starts, titles = index.starts[picks], None if index.titles is None else index.titles[picks]
-        else:
-            starts = torch.randint(len(ids) - context_length, (rows,), generator=generator).numpy()
+        if windows != "records":
+            anywhere = torch.randint(len(ids) - context_length, (rows,), generator=generator).numpy()
+            at_record = torch.rand(rows, generator=generator).numpy() < MIXED_AT_RECORDS if windows == "mixed" else None
+            starts = anywhere if at_record is None else np.where(at_record, starts, anywhere)
         drop = torch.rand(rows, generator=generator).numpy() < title_dropout if title_dropout else np.zeros(rows, bool)
+        if windows == "mixed":
+            drop &= at_record  # a title is dropped where the window starts at its movie
         made = []
         for row in range(rank * batch_size, (rank + 1) * batch_size):
             window = ids[starts[row] : starts[row] + width]

@@ -33,10 +33,11 @@ class GenerationConfig:
         live=LIVE,
     )
     repetition_penalty: float = setting(1.0, "> 1 discourages repeating tokens", check=between(1e-3, 1e3), live=LIVE)
-    guidance_scale: float = setting(
-        1.0,
+    guidance_scale: float | None = setting(
+        None,
         "classifier-free guidance for a title: next-token log-probabilities = without the title + scale x (with it - "
-        "without it); above 1 follows the title more, 1 is off",
+        "without it); above 1 follows the title more, 1 is off (default: 2 for a model trained with --title_dropout, "
+        "else 1)",
         check=between(0, 100),
         live=LIVE,
     )
@@ -80,3 +81,9 @@ def describe(config: GenerationConfig, seed: bool = True) -> str:
     """The settings as `:set` names them (and the seed: what a generated text records)."""
     values = {name: getattr(config, name) for name in live_settings(config, "repl")}
     return ", ".join(f"{name} {value}" for name, value in {**values, **({"seed": config.seed} if seed else {})}.items())
+
+
+def default_guidance(title_dropout: float) -> float:
+    """The guidance scale a model gets by default: 2 when it was trained with titles left out (it knows the branch
+    without a title), else 1 (off)."""
+    return 2.0 if title_dropout > 0 else 1.0

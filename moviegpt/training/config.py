@@ -68,15 +68,16 @@ class TrainConfig:
     )
     windows: str = setting(
         "anywhere",
-        "where training and validation windows start: anywhere, or at the first character of a movie record "
-        "(records), so every plot is trained with its title in view",
-        choices=("anywhere", "records"),
+        "where training and validation windows start: anywhere, at the first character of a movie record "
+        "(records), so every plot is trained with its title in view, three in four there (mixed), or auto (mixed for "
+        "movie-format text, else anywhere)",
+        choices=("anywhere", "records", "mixed", "auto"),
         resume=FIXED,
     )
     title_dropout: float = setting(
         0.0,
-        "--windows records: the share of windows whose first movie has its title left out, so that the model knows "
-        "a movie without a title (what --guidance_scale compares against)",
+        "the share of windows starting at a movie whose title is left out, so that the model knows a movie without "
+        "a title (what --guidance_scale compares against)",
         check=between(0, 1, high_open=True),
         resume=FIXED,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -221,6 +222,9 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
     with main_first(context):  # under torchrun one rank per machine downloads and encodes
         corpus = load_corpus(config.data)
     corpus.dataset.check_fits(config.model.context_length)
+    if config.train.windows == "auto":  # half at movie starts where the text is made of movies
+        windows = "mixed" if corpus.record_format else "anywhere"
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, windows=windows))
     corpus.dataset.check_windows(config.train.windows, config.train.title_dropout)
     check_global_batch(corpus, config, context)
     if config.resume is not None and config.resume.checkpoint.tokenizer != corpus.tokenizer.to_dict():

@@ -11,27 +11,31 @@ from collections.abc import Callable
 
 import torch
 
+from moviegpt.runtime import autocast
 from moviegpt.training.distributed import DistContext
 
 WINDOW_SECONDS = 2.0  # steps are timed over windows of at least this long (and at least MIN_STEPS)
 MIN_STEPS = 3
 COLLAPSE = 0.5  # a window this much slower than the best seen at the same thread count: check again at once
-MARGIN = 1.5  # fewer threads are taken only when a forward pass is at least this much faster with them
+MARGIN = 1.3  # fewer threads are taken only when a pass is at least this much faster with them (quiet: 0.6x)
 BACK = 1.1  # and all of them again when they are this much faster
-QUICK = 0.01  # a forward pass shorter than this (seconds) is not worth a change: the threads hardly matter
+QUICK = 0.02  # a pass shorter than this (seconds) is not worth a change: the threads hardly matter
 FIRST_RETRY, LONGEST_RETRY = 30.0, 600.0  # seconds until the next check (doubling while nothing changes)
 
-Probe = Callable[[int], float]  # threads -> seconds of one forward pass (weights and random numbers untouched)
+Probe = Callable[[int], float]  # threads -> seconds of a forward and backward pass (nothing of the run touched)
 
 
-def forward_seconds(model: torch.nn.Module, x: torch.Tensor, threads: int) -> float:
-    """Time one forward pass of the model on x with this many threads, changing nothing of the run."""
+def step_seconds(model: torch.nn.Module, x: torch.Tensor, threads: int, dtype: torch.dtype = torch.float32) -> float:
+    """Time a forward and backward pass of the model on x with this many threads, changing nothing of the run: the
+    gradients are returned, not accumulated, and the random generators are put back."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        with torch.random.fork_rng(), torch.inference_mode():
+        with torch.random.fork_rng():
             start = time.perf_counter()
-            model(x)
+            with autocast(x.device, dtype):
+                loss = model(x, x)[1]
+            torch.autograd.grad(loss, [p for p in model.parameters() if p.requires_grad])
             return time.perf_counter() - start
     finally:
         torch.set_num_threads(previous)
@@ -39,9 +43,9 @@ def forward_seconds(model: torch.nn.Module, x: torch.Tensor, threads: int) -> fl
 
 class ThreadGovernor:
     """Call after_step(seconds) with the time of each optimizer step (evaluations and saves not included). After
-    the first steps, when steps slow down sharply, and less and less often otherwise, it times a forward pass with
-    each thread count (a probe that changes nothing of the run, so a quiet machine keeps its numbers bit for bit)
-    and trains with the clearly faster one."""
+    the first steps, when steps slow down sharply, and less and less often otherwise, it times a forward and backward
+    pass with each thread count (a probe that changes nothing of the run, so a quiet machine keeps its numbers bit
+    for bit) and trains with the clearly faster one."""
 
     def __init__(
         self, threads: int, say: Callable[[str], None], probe: Probe, clock: Callable[[], float] = time.perf_counter

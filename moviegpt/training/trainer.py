@@ -32,7 +32,7 @@ from moviegpt.training.distributed import (
 from moviegpt.training.optim import Schedule, make_optimizer
 from moviegpt.training.progress import Progress
 from moviegpt.training.run_folder import RunCheckpoints
-from moviegpt.training.threads import ThreadGovernor, forward_seconds
+from moviegpt.training.threads import ThreadGovernor, step_seconds
 from moviegpt.training.tracking import RunLogger
 
 
@@ -287,7 +287,7 @@ class Trainer:
         self.progress_view = Progress(
             self.total_steps, self.step, self.context.is_main, slow_epoch=hint, chars_per_token=self.chars_per_token
         )
-        probe = lambda threads: forward_seconds(self.model, self.last_inputs, threads)  # noqa: E731
+        probe = lambda threads: step_seconds(self.model, self.last_inputs, threads, self.dtype)  # noqa: E731
         self.threads = ThreadGovernor.for_training(self.device, self.context, self.progress_view.write, probe)
         try:
             for epoch in range(first_epoch + 1, self.config.epochs + 1):

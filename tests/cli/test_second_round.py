@@ -183,3 +183,11 @@ def test_the_dtype_probe_says_what_it_does_and_keeps_no_choice_made_on_a_busy_ma
     dtype, how, _ = dtype_probe.fastest_cpu_dtype(model, 2, tmp_path / "dtypes.json", say=said.append)
     assert dtype == torch.bfloat16 and "busy machine, not kept" in how and "timing a training step" in said[0]
     assert not (tmp_path / "dtypes.json").exists()
+
+
+def test_a_temporary_file_left_by_a_kill_during_a_save_is_removed_on_resume(workdir):
+    assert main(["--training_data", "movies.txt", *TRAIN, "--out_dir", "run"]) == 0
+    stale = workdir / "run" / ".epoch_001.pt.k9x2.tmp"  # what kill -9 in the middle of a save leaves
+    stale.write_bytes(b"half a checkpoint")
+    assert main(["--resume", "run", "--max_iters", "3", "--wandb", "disabled", "--prompt", ""]) == 0
+    assert not stale.exists()

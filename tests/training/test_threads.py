@@ -3,7 +3,8 @@ of them again when it is quiet (bench/under_load.py measures the real thing)."""
 
 import torch
 
-from moviegpt.training.threads import ThreadGovernor, forward_seconds
+from moviegpt.model import GPT, GPTConfig
+from moviegpt.training.threads import ThreadGovernor, step_seconds
 
 
 class Machine:
@@ -19,7 +20,7 @@ class Machine:
 
     def probe(self, threads: int) -> float:
         self.probes += 1
-        return 0.1 / self.speed[threads]
+        return 1 / self.speed[threads]
 
     def train(self, seconds: float) -> None:
         end = self.now + seconds
@@ -54,7 +55,9 @@ def test_a_busy_start_is_noticed_within_seconds(monkeypatch):
 
 
 def test_the_probe_changes_nothing_of_the_run():
-    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.5)).train()
+    model = GPT(GPTConfig(vocab_size=10, context_length=8, n_embd=8, n_head=1, n_layer=1, dropout=0.5)).train()
+    x = torch.randint(0, 10, (2, 8))
     state, threads = torch.get_rng_state(), torch.get_num_threads()
-    assert forward_seconds(model, torch.ones(2, 4), 1) > 0
+    assert step_seconds(model, x, 1) > 0
     assert torch.equal(torch.get_rng_state(), state) and torch.get_num_threads() == threads
+    assert all(p.grad is None for p in model.parameters())  # nothing accumulated

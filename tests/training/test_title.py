@@ -87,6 +87,15 @@ def test_record_windows_start_every_row_at_a_movie_and_drop_titles_from_a_share(
         assert row.removeprefix(FMT.title_prompt("")).startswith(("A lighthouse keeper", "An old dragon"))
 
 
+def test_mixed_windows_start_three_rows_in_four_at_a_movie():
+    data, tok = movie_data()
+    x, _ = data.get_batch("train", 200, 80, torch.Generator().manual_seed(0), windows="mixed", title_dropout=0.5)
+    rows = [tok.decode(row.tolist()) for row in x]
+    at_movie = [row for row in rows if row.startswith(FMT.prefix)]
+    assert 120 <= len(at_movie) <= 175  # about three in four; the others start anywhere (and show plots ending)
+    assert any(row.startswith(FMT.title_prompt("")) for row in at_movie)  # titles are dropped there only
+
+
 def test_record_windows_need_movies_and_title_dropout_needs_record_windows():
     data, _ = movie_data()
     data.check_windows("records", 0.1)

@@ -100,6 +100,11 @@ def test_bad_settings_get_a_message_and_the_server_goes_on(server, params, messa
     assert events(server, title="Tea", max_new_tokens="5", seed="3")[-1][0] == "done"
 
 
+def test_a_tiny_temperature_generates_and_the_seed_comes_back(server):
+    kind, result = events(server, title="Tea", temperature="1e-300", max_new_tokens="5", seed="11")[-1]
+    assert kind == "done" and result["seed"] == 11
+
+
 def test_posters_outside_the_folder_are_not_served(server):
     for path in ("/posters/../../etc/passwd", "/posters/%2e%2e%2fsecret.png", "/nothing"):
         with pytest.raises(urllib.error.HTTPError) as error:

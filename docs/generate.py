@@ -1,0 +1,188 @@
+"""Make the generated parts of the docs: docs/flags.md from the parser, and every results table of the README and
+docs/results.md from the figures the bench scripts wrote to bench/results/*.json (between <!-- results: NAME -->
+and <!-- /results --> markers, with the machine, torch version and date in one line above each table).
+
+    python docs/generate.py           # write them
+    python docs/generate.py --check   # exit 1 when a page differs from what would be written (a test runs this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from moviegpt.cli.arguments import build_parser  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+PAGES = [ROOT / "README.md", ROOT / "docs" / "results.md"]
+WIDTH = 100  # of --help on the page (the test runs --help with COLUMNS=100)
+MARKED = re.compile(r"(<!-- results: (\w+) -->\n).*?(<!-- /results -->)", re.S)
+
+
+def flags_page() -> str:
+    """Every flag of gpt.py and simple_bigram.py, as their --help prints them."""
+    sections = []
+    for script, kind in (("gpt.py", "gpt"), ("simple_bigram.py", "bigram")):
+        parser = build_parser(kind)
+        parser.prog = script
+        parser.formatter_class = lambda prog: argparse.HelpFormatter(prog, width=WIDTH - 2)  # as argparse does
+        sections.append(f"## python {script} --help\n\n```\n{parser.format_help().rstrip()}\n```\n")
+    intro = (
+        "# Every flag\n\nMade from the parser by `python docs/generate.py`; a test fails when this page differs "
+        "from `--help`. Each setting is declared once, beside the config it belongs to (see [design.md](design.md)).\n"
+    )
+    return intro + "\n" + "\n".join(sections)
+
+
+def stamp(result: dict) -> str:
+    return f"Measured on {result['machine']}, {result['date']}, with `{result['command']}`.\n\n"
+
+
+def percent(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def title_demo(result: dict) -> str:
+    rows = ["| guidance scale | plots naming the title's role | chance | naming its place | chance | plots that end "
+            "| chars/s |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for scale, r in result["scales"].items():
+        rows.append(
+            f"| {scale} | {percent(r['role'])} | {percent(r['role_chance'])} | {percent(r['place'])} "
+            f"| {percent(r['place_chance'])} | {percent(r['ended'])} | {r['chars_per_s']:,} |"
+        )
+    head = (
+        f"{result['titles']} titles the corpus never had; the model trained {result['steps']:,} steps (3 minutes).\n\n"
+    )
+    return stamp(result) + head + "\n".join(rows) + "\n"
+
+
+ABLATION = {  # results file -> what the row changed (the corpus of the time in the row, see docs/results.md)
+    "title_demo_baseline.json": "the fast preset of before: windows anywhere, 2 heads",
+    "title_demo_records_heads4.json": "windows at movies, 4 heads",
+    "title_demo_records_heads4_smear.json": "windows at movies, 4 heads, smear",
+    "title_demo_records_heads4_batch4.json": "windows at movies, 4 heads, batch 4 (more steps)",
+    "title_demo_echo_fast.json": "the fast preset of before: windows anywhere, 2 heads",
+    "title_demo_echo_records_heads4.json": "windows at movies, 4 heads",
+    "title_demo_echo_records_heads4_dropout.json": "windows at movies, 4 heads, title dropout 0.1",
+    "title_demo_mixed.json": "half the windows at movies, 4 heads, title dropout 0.1",
+    "title_demo_mixed75.json": "3 windows in 4 at movies, 4 heads, title dropout 0.1 (the fast preset)",
+}
+
+
+def title_ablation(results: list[dict]) -> str:
+    rows = [
+        "| plots say their title first | change | steps | role named | chance | place named | plots that end "
+        "| role, guidance 2 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        plain, guided = result["scales"]["1.0"], result["scales"].get("2.0", {})
+        ended = percent(plain["ended"]) if "ended" in plain else "-"
+        rows.append(
+            f"| {'yes' if result['corpus'] == 'now' else 'no (before)'} | {result['change']} | {result['steps']:,} "
+            f"| {percent(plain['role'])} | {percent(plain['role_chance'])} | {percent(plain['place'])} | {ended} "
+            f"| {percent(guided['role']) if guided else '-'} |"
+        )
+    commands = "; ".join(f"`{r['command']}`" for r in results if r["corpus"] == "now")
+    note = (
+        f"Measured on {results[0]['machine']}, {results[0]['date']}. The rows of the corpus of now: {commands}. The "
+        "rows before ran the same way on the demo corpus as it was before it said its titles (git history).\n\n"
+    )
+    return note + "\n".join(rows) + "\n"
+
+
+def title_movies(result: dict) -> str:
+    rows = [
+        "| minutes | steps | validation bits/char | bits the title saves | right title wins | true title among 10 "
+        "| plots repeating a title word (guidance 1 / 2) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for minutes, r in result["runs"].items():
+        t = r["title"]
+        plain, guided = r["guidance_1"]["plots_repeating_a_title_word"], r["guidance_2"]["plots_repeating_a_title_word"]
+        rows.append(
+            f"| {minutes} | {r['steps']:,} | {r['val_bits_per_char']:.4f} | {t['bits_saved']:.2f} | "
+            f"{percent(t['win_rate'])} | {percent(t['retrieval'])} | {percent(plain)} / {percent(guided)} |"
+        )
+    real = percent(result["real_plots_repeating_a_title_word"])
+    tail = f"\nThe real plots of those titles repeat a title word in {real} of cases.\n"
+    return stamp(result) + "\n".join(rows) + "\n" + tail
+
+
+def under_load(result: dict) -> str:
+    rows = ["| machine state | threads | tokens/s |", "|---|---|---|"]
+    rows.append(f"| quiet | default | {result['quiet_default_tokens_per_s']:,} |")
+    rows.append(f"| one core busy with another program | default | {result['loaded_default_tokens_per_s']:,} |")
+    rows.append(
+        f"| one core busy with another program | OMP_NUM_THREADS=1 | {result['loaded_one_thread_tokens_per_s']:,} |"
+    )
+    return stamp(result) + "\n".join(rows) + "\n"
+
+
+def readme_samples(result: dict) -> str:
+    """What the quick start's model wrote for the README's two titles."""
+    movies = [
+        f"The description of the movie named '{title}' is:\n{text}" for title, text in result["readme_samples"].items()
+    ]
+    return "```\n" + "\n\n".join(movies) + "\n```\n"
+
+
+RENDERERS: dict[str, tuple[str, Callable[[dict], str]]] = {  # marker name -> (results file, renderer)
+    "readme_samples": ("title_demo_mixed75.json", readme_samples),
+    "title_demo": ("title_demo_mixed75.json", title_demo),
+    "title_movies": ("title_movies.json", title_movies),
+    "title_movies_before": ("title_movies_before.json", title_movies),
+    "under_load": ("under_load.json", under_load),
+}
+
+
+def load(file: str) -> dict:
+    return json.loads((RESULTS / file).read_text(encoding="utf-8"))
+
+
+def render(text: str) -> str:
+    def table(match: re.Match) -> str:
+        name = match.group(2)
+        if name == "title_ablation":
+            return (
+                match.group(1)
+                + title_ablation([{**load(f), "change": c} for f, c in ABLATION.items()])
+                + match.group(3)
+            )
+        file, renderer = RENDERERS[name]
+        return match.group(1) + renderer(load(file)) + match.group(3)
+
+    return MARKED.sub(table, text)
+
+
+def expected() -> dict[Path, str]:
+    pages = {ROOT / "docs" / "flags.md": flags_page()}
+    pages.update({page: render(page.read_text(encoding="utf-8")) for page in PAGES if page.exists()})
+    return pages
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report pages that differ instead of writing them")
+    args = parser.parse_args()
+    stale = []
+    for path, text in expected().items():
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            stale.append(path.relative_to(ROOT))
+            if not args.check:
+                path.write_text(text, encoding="utf-8")
+    if args.check and stale:
+        print(f"out of date (run python docs/generate.py): {', '.join(map(str, stale))}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
