@@ -36,8 +36,17 @@ def main() -> None:
     args = parser.parse_args()
     port, posters = free_port(), tempfile.mkdtemp()
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "gpt.py"), "--checkpoint", str(args.checkpoint), "--serve", "--port", str(port),
-         "--posters_dir", posters],  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "gpt.py"),
+            "--checkpoint",
+            str(args.checkpoint),
+            "--serve",
+            "--port",
+            str(port),
+            "--posters_dir",
+            posters,
+        ],  # fmt: skip
     )
     options = webdriver.ChromeOptions()
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1100,1400"):
