@@ -172,7 +172,10 @@ class Settings:
         stop = (
             self.generation.stop if self.generation.stop is not None else [record_format.end] if record_format else []
         )
-        scale = self.generation.guidance_scale if self.generation.guidance_scale is not None else guidance
+        if self.generation.guidance_scale is not None:
+            scale = self.generation.guidance_scale
+        else:  # the model's default; beam search has no guidance
+            scale = guidance if self.generation.decode != "beam" else 1.0
         return dataclasses.replace(self.generation, stop=stop, guidance_scale=scale)
 
     def with_values(self, **values: Any) -> Settings:
@@ -211,6 +214,10 @@ COMMAND_FLAGS = ("serve", "convert", "evaluate", "interactive", "poster_from", "
 CONFLICTS = (  # (flag, flag, why they cannot go together)
     ("title", "prompt", "both give the text to continue: choose one"),
     ("no_stop", "stop", "--no_stop never stops early: leave out one of them"),
+    ("interactive", "title", "the loop asks for titles itself (:title <name>): leave out --title"),
+    ("interactive", "prompt", "the loop asks for prompts itself: leave out --prompt"),
+    ("serve", "title", "the web page asks for titles itself: leave out --title"),
+    ("serve", "prompt", "the web page asks for prompts itself: leave out --prompt"),
 )
 
 

@@ -113,6 +113,7 @@ def test_weights_that_are_not_finite_or_a_vocabulary_that_does_not_fit_are_refus
     [
         (["--title", "x", "--prompt", "y"], "--title and --prompt"),
         (["--interactive", "--serve"], "--serve and --interactive each choose what to do"),
+        (["--interactive", "--title", "Heat"], "--interactive and --title: the loop asks for titles itself"),
         (["--evaluate", "movies.txt", "--serve"], "--serve and --evaluate each choose what to do"),
         (["--no_stop", "--stop", "END"], "--no_stop and --stop"),
         (["--json"], "--json prints the report of --evaluate or --compare"),
@@ -191,3 +192,14 @@ def test_a_temporary_file_left_by_a_kill_during_a_save_is_removed_on_resume(work
     stale.write_bytes(b"half a checkpoint")
     assert main(["--resume", "run", "--max_iters", "3", "--wandb", "disabled", "--prompt", ""]) == 0
     assert not stale.exists()
+
+
+def test_a_model_trained_with_title_dropout_is_guided_by_default_and_beam_search_still_works(workdir):
+    assert main(["--training_data", "movies.txt", *TRAIN, "--windows", "records", "--title_dropout", "0.5", "--out_dir", "run"]) == 0
+    generate = ["--checkpoint", "run/last.pt", "--title", "Moon", "--max_new_tokens", "5", "--outputs_dir", "out"]
+    assert main([*generate, "--disable-typewriter"]) == 0
+    assert main([*generate, "--decode", "beam", "--num_beams", "2", "--disable-typewriter"]) == 0
+    assert main([*generate, "--guidance_scale", "1.5", "--disable-typewriter"]) == 0
+    headers = sorted(p.read_text(encoding="utf-8").splitlines()[0] for p in (workdir / "out").iterdir())
+    scales = sorted(h.split("guidance_scale ")[1].split(",")[0] for h in headers)
+    assert scales == ["1.0", "1.5", "2.0"], headers  # beam: off; sampling: the model's default; the flag wins
