@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import sys
 import tempfile
@@ -32,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "dataset"))
 
 import make_simple_movies as grammar  # noqa: E402
+from results_file import write_results  # noqa: E402
 
 from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
 from moviegpt.cli.main import main as gpt_main  # noqa: E402
@@ -43,7 +42,6 @@ from moviegpt.records import RecordFormat, parse_movies  # noqa: E402
 from moviegpt.tokenizer.char import CharTokenizer  # noqa: E402
 
 FMT = RecordFormat()
-RESULTS = ROOT / "bench" / "results"
 SHARED = ROOT.parent / "shared" / "data"
 README_TITLES = ("The Lonely Miner", "The Pirate of the Lake")  # the README shows what the quick start writes for them
 STOPWORDS = {"the", "and", "of", "a", "an", "in", "to", "for", "with", "on", "at", "is", "my", "your"}
@@ -161,13 +159,6 @@ def movies(args: argparse.Namespace, extra: list[str], work: Path) -> dict:
     return result
 
 
-def machine() -> str:
-    """The CPU, its cores and torch's version, for the line above a results table."""
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())  # fmt: skip
-    return f"{model} ({os.cpu_count()} cores), torch {torch.__version__}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=["demo", "movies"])
@@ -187,13 +178,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         result = (demo if args.part == "demo" else movies)(args, extra, args.keep or Path(tmp))
-    command = "python bench/title.py " + " ".join(sys.argv[1:])
-    result = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "command": command, **result}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"title_{args.part}{'_' + args.name if args.name else ''}.json"
-    path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = write_results(f"title_{args.part}{'_' + args.name if args.name else ''}", result)
     print(json.dumps(result, indent=1, ensure_ascii=False))
-    print(f"written to {path}")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_file import write_results
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "dataset" / "simple_movies.txt"
-RESULTS = ROOT / "bench" / "results"
 BUSY = "while True: pass"
 
 
@@ -63,8 +64,7 @@ def main() -> None:
         "loaded_one_thread_tokens_per_s": round(loaded_one),
         "what_the_loaded_run_said": said,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "under_load.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    result = write_results("under_load", result)
     print(json.dumps(result, indent=1))
     ok = loaded >= 0.95 * loaded_one and loaded >= quiet / 2
     print(f"target (loaded default >= one thread, and >= half the quiet speed): {'met' if ok else 'missed'}")

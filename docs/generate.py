@@ -86,11 +86,11 @@ def title_ablation(results: list[dict]) -> str:
         plain, guided = result["scales"]["1.0"], result["scales"].get("2.0", {})
         ended = percent(plain["ended"]) if "ended" in plain else "-"
         rows.append(
-            f"| {'yes' if result['corpus'] == 'now' else 'no (before)'} | {result['change']} | {result['steps']:,} "
+            f"| {'yes' if result.get('corpus', 'now') == 'now' else 'no (before)'} | {result['change']} | {result['steps']:,} "
             f"| {percent(plain['role'])} | {percent(plain['role_chance'])} | {percent(plain['place'])} | {ended} "
             f"| {percent(guided['role']) if guided else '-'} |"
         )
-    commands = "; ".join(f"`{r['command']}`" for r in results if r["corpus"] == "now")
+    commands = "; ".join(f"`{r['command']}`" for r in results if r.get("corpus", "now") == "now")
     note = (
         f"Measured on {results[0]['machine']}, {results[0]['date']}. The rows of the corpus of now: {commands}. The "
         "rows before ran the same way on the demo corpus as it was before it said its titles (git history).\n\n"
@@ -134,11 +134,70 @@ def readme_samples(result: dict) -> str:
     return "```\n" + "\n\n".join(movies) + "\n```\n"
 
 
+GLANCE = {  # results file -> the recipe of its rows (the fast preset's sizes: 3 x 128, batch 8 x 256)
+    "title_movies.json": "the fast preset (now)",
+    "title_movies_before.json": "the fast preset before (windows anywhere, 2 heads)",
+    "title_movies_nanogpt.json": (
+        "nanoGPT's recipe at the same sizes (learned positions, LayerNorm, GELU, AdamW, cosine)"
+    ),
+}
+
+
+def glance(results: list[dict]) -> str:
+    """Quality per CPU minute, training and generation speed, per recipe, on the real movies."""
+    rows = [
+        "| recipe | minutes | validation bits/char | training tokens/s | generation chars/s |",
+        "|---|---|---|---|---|",
+    ]
+    for result in results:
+        for minutes, run in result["runs"].items():
+            tokens_per_s = run["steps"] * 8 * 256 / (float(minutes) * 60)
+            rows.append(
+                f"| {result['recipe']} | {minutes} | {run['val_bits_per_char']:.3f} | {tokens_per_s:,.0f} "
+                f"| {run['guidance_1']['chars_per_s']:,} |"
+            )
+    note = (
+        f"Measured on {results[0]['machine']}, {results[0]['date']}, with `python bench/title.py movies` (flags for "
+        "the other recipes in docs/results.md); 25,583 movie descriptions, bits per character of the last 10%; "
+        "training tokens/s = steps x 2,048 / seconds (evaluations included); generation: batch 1, no guidance.\n\n"
+    )
+    return note + "\n".join(rows) + "\n"
+
+
+MOVIES_ABLATION = {  # results file -> what its 9-minute run changed
+    "title_movies_before.json": "the fast preset of before: windows anywhere, 2 heads, no title dropout",
+    "title_movies.json": "3 windows in 4 at movies, 4 heads, title dropout 0.1 (the fast preset)",
+}
+
+
+def movies_ablation(results: list[dict]) -> str:
+    """The title measures of each 9-minute run on the real movies."""
+    rows = [
+        "| change | steps | validation bits/char | bits the title saves | right title wins | true title among 10 "
+        "| plots repeating a title word (guidance 1 / 2) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        r, t = result["runs"]["9"], result["runs"]["9"]["title"]
+        plain, guided = r["guidance_1"]["plots_repeating_a_title_word"], r["guidance_2"]["plots_repeating_a_title_word"]
+        rows.append(
+            f"| {result['change']} | {r['steps']:,} | {r['val_bits_per_char']:.4f} | {t['bits_saved']:.2f} "
+            f"| {percent(t['win_rate'])} | {percent(t['retrieval'])} | {percent(plain)} / {percent(guided)} |"
+        )
+    commands = "; ".join(f"`{r['command']}`" for r in results)
+    return f"Measured on {results[0]['machine']}, {results[0]['date']}, with {commands}.\n\n" + "\n".join(rows) + "\n"
+
+
+MULTI: dict[str, tuple[dict[str, str], Callable[[list[dict]], str], str]] = {  # marker -> (files, renderer, key)
+    "title_ablation": (ABLATION, title_ablation, "change"),
+    "title_movies_ablation": (MOVIES_ABLATION, movies_ablation, "change"),
+    "glance": (GLANCE, glance, "recipe"),
+}
+
 RENDERERS: dict[str, tuple[str, Callable[[dict], str]]] = {  # marker name -> (results file, renderer)
     "readme_samples": ("title_demo_mixed75.json", readme_samples),
     "title_demo": ("title_demo_mixed75.json", title_demo),
     "title_movies": ("title_movies.json", title_movies),
-    "title_movies_before": ("title_movies_before.json", title_movies),
     "under_load": ("under_load.json", under_load),
 }
 
@@ -150,12 +209,9 @@ def load(file: str) -> dict:
 def render(text: str) -> str:
     def table(match: re.Match) -> str:
         name = match.group(2)
-        if name == "title_ablation":
-            return (
-                match.group(1)
-                + title_ablation([{**load(f), "change": c} for f, c in ABLATION.items()])
-                + match.group(3)
-            )
+        if name in MULTI:
+            files, multi, key = MULTI[name]
+            return match.group(1) + multi([{**load(f), key: label} for f, label in files.items()]) + match.group(3)
         file, renderer = RENDERERS[name]
         return match.group(1) + renderer(load(file)) + match.group(3)
 
