@@ -12,6 +12,7 @@ import torch.nn as nn
 from torch.nn import functional as F
 
 from moviegpt.errors import check
+from moviegpt.kv_cache import CacheSizes, KVCache
 from moviegpt.settings import FIXED, at_least, between, derived, setting, validate
 
 
@@ -44,6 +45,11 @@ class GPTConfig:
     smear: bool = setting(
         False, "mix the previous token's embedding into each position (cheap copying for one layer)", resume=FIXED
     )
+    key_offset: bool = setting(
+        False,
+        "half of each key's slow-turning pairs comes from the previous position (copying in one layer)",
+        resume=FIXED,
+    )
     rope_base: float = 10000.0
     bias: bool = True
     # Only the original MovieGPT's checkpoints need these (checkpoint/original.py); ours keep the defaults.
@@ -58,6 +64,11 @@ class GPTConfig:
             self.position != "rope" or (self.n_embd // self.n_head) % 2 == 0,
             "n_head",
             "must leave an even head size for rotary positions",
+        )
+        check(
+            not self.key_offset or self.n_embd // self.n_head >= 4,
+            "n_head",
+            "must leave a head size of 4 or more for key_offset",
         )
         check(self.attention_scale in ("head_size", "n_embd"), "attention_scale", "must be head_size or n_embd")
 
@@ -87,54 +98,17 @@ def rotate(x: torch.Tensor, positions: torch.Tensor, base: float) -> torch.Tenso
     return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
 
 
-class KVCache:
-    """Keys and values of every layer for the positions seen so far, preallocated up to context_length.
-
-    Rows may start with padding (`pad` slots each), so that prompts of different lengths decode in one batch: a
-    row's padding is never attended to, and its positions count from its first real token."""
-
-    def __init__(self, config: GPTConfig, batch_size: int, device: torch.device, dtype: torch.dtype):
-        head_size = config.n_embd // config.n_head
-        shape = (config.n_layer, 2, batch_size, config.n_head, config.context_length, head_size)
-        self.data = torch.zeros(shape, device=device, dtype=dtype)
-        self.length = 0  # positions filled
-        self.offset = 0  # absolute position of the first slot (rotary models slide the window past the context)
-        self.pad: torch.Tensor | None = None  # (batch,) padding at the start of each row, in positions
-        self.previous: torch.Tensor | None = None  # the last position's token embedding (smear)
-
-    def positions(self, start: int, end: int, device: torch.device) -> torch.Tensor:
-        """Positions of slots start..end: (time,), or (batch, time) counted from each row's first real token."""
-        positions = torch.arange(self.offset + start, self.offset + end, device=device)
-        return positions if self.pad is None else (positions - self.pad[:, None]).clamp(min=0)
-
-    def mask(self, start: int, time: int, device: torch.device) -> torch.Tensor | None:
-        """Which keys the new queries attend to (None: plain causal attention will do)."""
-        if self.pad is None and (start == 0 or time == 1):
-            return None
-        keys, queries = torch.arange(start + time, device=device), torch.arange(start, start + time, device=device)
-        allowed = keys[None, :] <= queries[:, None]
-        if self.pad is not None:  # a padding query sees itself only, so that it stays finite
-            real = keys[None, None, :] + self.offset >= self.pad[:, None, None]
-            allowed = (allowed & real) | (keys[None, :] == queries[:, None])
-            return allowed[:, None]
-        return allowed
-
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Store k, v at positions start.. and return the keys and values of all positions so far."""
-        end = start + k.shape[2]
-        self.data[layer, 0, :, :, start:end] = k
-        self.data[layer, 1, :, :, start:end] = v
-        return self.data[layer, 0, :, :, :end], self.data[layer, 1, :, :, :end]
-
-    def reorder(self, rows: torch.Tensor) -> None:
-        """Keep the batch rows given (beam search), in that order."""
-        self.data = self.data.index_select(2, rows)
-
-    def slide(self, n: int) -> None:
-        """Forget the oldest n positions (for rotary models, whose attention depends only on relative positions)."""
-        self.data[..., : self.length - n, :] = self.data[..., n : self.length, :].clone()
-        self.length -= n
-        self.offset += n
+def offset_keys(k: torch.Tensor, first: torch.Tensor | None = None) -> torch.Tensor:
+    """Key offset (modded-nanogpt): the slower-turning half of each head's rotary pairs take the previous position's
+    key, so a query can find the position after an earlier copy of its token in one layer. A row's first position
+    (slot 0, or `first` (batch,) for left-padded rows) keeps its own key."""
+    half, quarter = k.shape[-1] // 2, k.shape[-1] // 4
+    dims = torch.zeros(k.shape[-1], dtype=torch.bool, device=k.device)
+    dims[quarter:half] = dims[half + quarter :] = True
+    slots = torch.arange(k.shape[2], device=k.device)
+    later = slots[None, :] > (0 if first is None else first[:, None])  # (1 or batch, time)
+    previous = torch.cat([k[:, :, :1], k[:, :, :-1]], dim=2)
+    return torch.where(later[:, None, :, None] & dims, previous, k)
 
 
 class CausalSelfAttention(nn.Module):
@@ -149,6 +123,7 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(config.dropout)
         self.scale = config.n_embd**-0.5 if config.attention_scale == "n_embd" else None  # None: head_size
         self.qk_norm, self.rope_base = config.qk_norm, config.rope_base if config.position == "rope" else None
+        self.key_offset = config.key_offset
 
     def forward(
         self, x: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0
@@ -166,6 +141,8 @@ class CausalSelfAttention(nn.Module):
         if cache is not None:
             k, v = cache.update(layer, k, v, start)
             mask = cache.mask(start, time, x.device)  # new queries see the cached positions and the new ones
+        if self.key_offset:  # on every key so far: the cache keeps each position's own
+            k = offset_keys(k, cache.first_real() if cache is not None else None)
         causal = mask is None and start == 0 and time > 1
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal, scale=self.scale
@@ -264,7 +241,9 @@ class GPT(nn.Module):
 
     def new_cache(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> KVCache:
         """An empty KV cache for incremental decoding of batch_size rows."""
-        return KVCache(self.config, batch_size, device, dtype)
+        c = self.config
+        sizes = CacheSizes(c.n_layer, c.n_head, c.n_embd // c.n_head, c.context_length)
+        return KVCache(sizes, batch_size, device, dtype)
 
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None

@@ -15,7 +15,7 @@ from moviegpt.generation.sampling import top_p_filter
 from moviegpt.generation.search import generate_ids
 from moviegpt.generation.stopping import Stopper
 from moviegpt.generation.streamers import TerminalStreamer
-from moviegpt.model import GPT, GPTConfig, KVCache
+from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer.char import CharTokenizer
 
 TOK = CharTokenizer("abcdefgh \n")
@@ -50,7 +50,7 @@ def test_cached_logits_equal_a_full_forward_pass():
     model = random_model(context_length=16)
     idx = torch.randint(0, TOK.vocab_size, (2, 16))
     full, _ = model(idx)
-    cache = KVCache(model.config, 2, torch.device("cpu"), torch.float32)
+    cache = model.new_cache(2, torch.device("cpu"), torch.float32)
     pieces = [model(idx[:, :5], cache=cache)[0], model(idx[:, 5:9], cache=cache)[0]]
     pieces += [model(idx[:, t : t + 1], cache=cache)[0] for t in range(9, 16)]
     assert torch.allclose(torch.cat(pieces, dim=1), full, atol=1e-5)

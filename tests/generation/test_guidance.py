@@ -41,6 +41,7 @@ def test_without_title_leaves_the_title_out():
     [
         ({"position": "rope"}, 70),  # past the context: the cache slides its padding out first
         ({"position": "rope", "smear": True}, 70),
+        ({"position": "rope", "key_offset": True}, 70),
         ({}, 40),  # learned positions: until the batch re-encodes its window (the longest row's)
     ],
 )
