@@ -63,7 +63,9 @@ class GenerationConfig:
         check(not self.stop or all(self.stop), "stop", "must not be an empty string")
         check(math.isfinite(self.length_penalty), "length_penalty", f"must be finite, got {self.length_penalty}")
         check(
-            self.guidance_scale in (None, 1) or self.decode != "beam", "guidance_scale", "works with sample or greedy, not beam"
+            self.guidance_scale in (None, 1) or self.decode != "beam",
+            "guidance_scale",
+            "works with sample or greedy, not beam",
         )
         check(
             self.decode != "beam" or self.num_samples <= self.num_beams,

@@ -195,7 +195,22 @@ def test_a_temporary_file_left_by_a_kill_during_a_save_is_removed_on_resume(work
 
 
 def test_a_model_trained_with_title_dropout_is_guided_by_default_and_beam_search_still_works(workdir):
-    assert main(["--training_data", "movies.txt", *TRAIN, "--windows", "records", "--title_dropout", "0.5", "--out_dir", "run"]) == 0
+    assert (
+        main(
+            [
+                "--training_data",
+                "movies.txt",
+                *TRAIN,
+                "--windows",
+                "records",
+                "--title_dropout",
+                "0.5",
+                "--out_dir",
+                "run",
+            ]
+        )
+        == 0
+    )
     generate = ["--checkpoint", "run/last.pt", "--title", "Moon", "--max_new_tokens", "5", "--outputs_dir", "out"]
     assert main([*generate, "--disable-typewriter"]) == 0
     assert main([*generate, "--decode", "beam", "--num_beams", "2", "--disable-typewriter"]) == 0
