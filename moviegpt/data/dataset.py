@@ -98,7 +98,7 @@ class TextDataset:
 
     def check_windows(self, windows: str, title_dropout: float) -> None:
         """Refuse record windows or title dropout on text they cannot apply to."""
-        movies = self.tokenizer is not None and record_end_ids(self.tokenizer, np.uint8) is not None
+        movies = self.tokenizer is not None and record_end_ids(self.tokenizer, np.int64) is not None
         if windows in ("records", "mixed") and not (movies and len(self.records("train").starts) >= 2):
             raise UserError(f"--windows {windows} needs movie-format text (records that end with END_OF_MOVIE)")
         if title_dropout > 0 and (windows == "anywhere" or self.records("train").titles is None):
@@ -140,7 +140,6 @@ class TextDataset:
         """
         rank, world_size = shard
         ids, rows, width = self.splits[split], batch_size * world_size, context_length + 1
-        titles = None
         titles = None
         if windows in ("records", "mixed"):
             index = self.records(split)
