@@ -81,6 +81,13 @@ class TrainConfig:
         check=between(0, 1, high_open=True),
         resume=FIXED,
     )
+    plot_weight: float = setting(
+        1.0,
+        "in movie-format text a plot character's training loss counts this many times a title's or an end mark's "
+        "(--tokenizer char; 1: all alike)",
+        check=between(0.01, 100),
+        resume=FIXED,
+    )
     seed: int = DEFAULT_SEED  # (--seed, declared with the Runtime)
     warmup_iters: int | None = None  # None: 5% of the planned steps, at most 100
     min_lr_ratio: float = 0.1

@@ -225,7 +225,7 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
     if config.train.windows == "auto":  # half at movie starts where the text is made of movies
         windows = "mixed" if corpus.record_format else "anywhere"
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, windows=windows))
-    corpus.dataset.check_windows(config.train.windows, config.train.title_dropout)
+    corpus.dataset.check_windows(config.train.windows, config.train.title_dropout, config.train.plot_weight)
     check_global_batch(corpus, config, context)
     if config.resume is not None and config.resume.checkpoint.tokenizer != corpus.tokenizer.to_dict():
         raise UserError("the training data changed since the checkpoint (its tokenizer differs); cannot resume")

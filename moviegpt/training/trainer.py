@@ -30,6 +30,7 @@ from moviegpt.training.distributed import (
     wrap_for_data_parallel,
 )
 from moviegpt.training.optim import Schedule, make_optimizer
+from moviegpt.training.plot_weights import PlotWeights
 from moviegpt.training.progress import Progress
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.threads import ThreadGovernor, step_seconds
@@ -86,6 +87,7 @@ class Trainer:
         self.chars_per_token = chars_per_token  # word and BPE tokens: losses are shown per character too
         self.first_step, self.started = 0, 0.0  # where and when this process's training began
         self.threads: ThreadGovernor | None = None
+        self.plot_weights = PlotWeights(dataset.tokenizer, config.plot_weight) if config.plot_weight != 1 else None
         self.progress_view = Progress(self.total_steps, 0, enabled=False, chars_per_token=chars_per_token)
 
     def state_dict(self, epoch: int, epoch_completed: bool, rng: list[Any]) -> dict[str, Any]:
@@ -156,7 +158,9 @@ class Trainer:
             self.last_inputs = x
             with gradient_sync(self.forward, sync=micro_step == self.config.grad_accum - 1):
                 with autocast(self.device, self.dtype):
-                    _, loss = self.forward(x, y)
+                    logits, loss = self.forward(x, y)
+                if self.plot_weights is not None:
+                    loss = self.plot_weights.loss(logits, y)
                 loss = loss / self.config.grad_accum
                 self.scaler.scale(loss).backward()
             total += loss.detach()

@@ -15,6 +15,7 @@ from moviegpt.model import GPT, GPTConfig
 from moviegpt.records import RecordFormat, format_record, parse_movies
 from moviegpt.tokenizer.char import CharTokenizer
 from moviegpt.training.config import TrainConfig
+from moviegpt.training.plot_weights import PlotWeights, plot_mask
 from moviegpt.training.tracking import RunLogger
 from moviegpt.training.trainer import Trainer
 from tests.helpers import TINY_TEXT
@@ -104,3 +105,50 @@ def test_record_windows_need_movies_and_title_dropout_needs_record_windows():
     plain, _ = movie_data("just some words without records. " * 20)
     with pytest.raises(UserError, match="--windows records needs movie-format text"):
         plain.check_windows("records", 0.0)
+    with pytest.raises(UserError, match="--plot_weight needs movie-format text"):
+        plain.check_windows("anywhere", 0.0, plot_weight=2.0)
+    data.check_windows("anywhere", 0.0, plot_weight=2.0)
+
+
+END, NAMED = "\nEND_OF_MOVIE\n", "The description of the movie named 'Moon' is:\n"
+UNNAMED = "The description of the movie named '' is:\n"  # a dropped title
+PLOTS = "ght." + END + NAMED + "A baker." + END + UNNAMED + "A cook." + END + "The"
+IN_PLOT = "ght." + "_" * len(END + NAMED) + "A baker." + "_" * len(END + UNNAMED) + "A cook." + "_" * len(END + "The")
+
+
+def test_the_plot_weights_mark_the_plots_and_nothing_else():
+    tok = CharTokenizer(PLOTS + "a plot with no mark in view")
+    weights = PlotWeights(tok, 3.0)
+    rows = torch.tensor([tok.encode(PLOTS), tok.encode("a plot with no mark in view " * 6)[: len(PLOTS)]])
+    mask = plot_mask(rows, weights.suffix, weights.end)
+    assert "".join(c if m else "_" for c, m in zip(PLOTS, mask[0].tolist())) == IN_PLOT
+    assert mask[1].all()  # a window inside a long plot
+    logits = torch.randn(2, len(PLOTS), tok.vocab_size)
+    each = torch.nn.functional.cross_entropy(logits.flatten(0, 1), rows.flatten(), reduction="none").view_as(rows)
+    w = 1 + 2 * mask.float()
+    assert torch.allclose(weights.loss(logits, rows), (each * w).sum() / w.sum())
+    assert torch.allclose(PlotWeights(tok, 1.0).loss(logits, rows), each.mean())
+
+
+def plot_and_rest_losses(tmp_path, weight: float, steps: int = 80) -> tuple[float, float]:
+    """A one-layer model trained with this plot weight: its mean loss on plot characters and on the rest."""
+    text = TINY_TEXT * 4
+    tok = CharTokenizer(text)
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=64, n_embd=32, n_head=2, n_layer=1, dropout=0.0))
+    config = TrainConfig(batch_size=8, lr=1e-2, max_iters=steps, epochs=1000, eval_iters=1, plot_weight=weight)
+    data = TextDataset.from_tokens(tok.encode_array(text), tok)
+    Trainer(model, data, config, torch.device("cpu"), torch.float32, RunLogger(tmp_path, "disabled", "t", {})).train()
+    ids = torch.tensor([tok.encode(text[:1985])])
+    with torch.no_grad():
+        logits = torch.cat([model(ids[:, i : i + 64])[0] for i in range(0, 1984, 64)], dim=1)
+    targets = torch.cat([ids[:, i + 1 : i + 65] for i in range(0, 1984, 64)], dim=1)
+    each = torch.nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none")
+    marks = PlotWeights(tok, weight)
+    mask = plot_mask(targets, marks.suffix, marks.end).flatten()
+    return each[mask].mean().item(), each[~mask].mean().item()
+
+
+def test_training_with_the_plot_weighted_learns_the_plots_more_and_the_rest_less(tmp_path):
+    (plot, rest), (weighted_plot, weighted_rest) = (plot_and_rest_losses(tmp_path / str(w), w) for w in (1.0, 5.0))
+    assert weighted_plot < plot and weighted_rest > rest
