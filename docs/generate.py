@@ -171,6 +171,7 @@ MOVIES_ABLATION = {  # results file -> what its 9-minute run changed
     "title_movies_mixed75.json": "3 windows in 4 at movies, 4 heads, title dropout 0.1",
     "title_movies_key_offset.json": "the same and the key offset",
     "title_movies.json": "the same again (the fast preset's own run)",
+    "title_movies_plot_weight.json": "the fast preset with the plot's loss weighted 3x (--plot_weight 3)",
 }
 
 
