@@ -73,8 +73,8 @@ def test_every_generation_draws_a_new_seed_which_is_shown_and_saved(tmp_path):
     fresh = session(out)
     fresh.new_seeds = True
     path = Repl(fresh, tmp_path).run(io.StringIO("abc\nabc\n"))
-    blocks = path.read_text(encoding="utf-8").split("\n\n")
-    seeds = [block.split("seed ")[1].split()[0] for block in blocks]
+    headers = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("# max_new_tokens ")]
+    seeds = [header.rsplit("seed ", 1)[1] for header in headers]  # the settings line above each text
     assert len(set(seeds)) == 2 and all(f"(seed {seed})" in out.getvalue() for seed in seeds)
 
 
