@@ -49,18 +49,32 @@ def percent(x: float) -> str:
     return f"{x:.1%}"
 
 
+def table(columns: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
+
+
+TITLE_COLUMNS = ["steps", "validation bits/char", "bits the title saves", "right title wins", "true title among 10",
+                 "plots repeating a title word (guidance 1 / 2)"]  # fmt: skip
+
+
+def title_cells(run: dict) -> list[str]:
+    """A run's title measures on real movies, as TITLE_COLUMNS."""
+    t, repeats = run["title"], [run[f"guidance_{g}"]["plots_repeating_a_title_word"] for g in (1, 2)]
+    return [f"{run['steps']:,}", f"{run['val_bits_per_char']:.4f}", f"{t['bits_saved']:.2f}", percent(t["win_rate"]),
+            percent(t["retrieval"]), f"{percent(repeats[0])} / {percent(repeats[1])}"]  # fmt: skip
+
+
 def title_demo(result: dict) -> str:
-    rows = ["| guidance scale | plots naming the title's role | chance | naming its place | chance | plots that end "
-            "| chars/s |", "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for scale, r in result["scales"].items():
-        rows.append(
-            f"| {scale} | {percent(r['role'])} | {percent(r['role_chance'])} | {percent(r['place'])} "
-            f"| {percent(r['place_chance'])} | {percent(r['ended'])} | {r['chars_per_s']:,} |"
-        )
+    columns = ["guidance scale", "plots naming the title's role", "chance", "naming its place", "chance",
+               "plots that end", "chars/s"]  # fmt: skip
+    rows = [[scale, percent(r["role"]), percent(r["role_chance"]), percent(r["place"]), percent(r["place_chance"]),
+             percent(r["ended"]), f"{r['chars_per_s']:,}"] for scale, r in result["scales"].items()]  # fmt: skip
     head = (
         f"{result['titles']} titles the corpus never had; the model trained {result['steps']:,} steps (3 minutes).\n\n"
     )
-    return stamp(result) + head + "\n".join(rows) + "\n"
+    return stamp(result) + head + table(columns, rows)
 
 
 ABLATION = {  # results file -> what the row changed (the corpus of the time in the row, see docs/results.md)
@@ -78,54 +92,37 @@ ABLATION = {  # results file -> what the row changed (the corpus of the time in 
 
 
 def title_ablation(results: list[dict]) -> str:
-    rows = [
-        "| plots say their title first | change | steps | role named | chance | place named | plots that end "
-        "| role, guidance 2 |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    columns = ["plots say their title first", "change", "steps", "role named", "chance", "place named",
+               "plots that end", "role, guidance 2"]  # fmt: skip
+    rows = []
     for result in results:
         plain, guided = result["scales"]["1.0"], result["scales"].get("2.0", {})
-        ended = percent(plain["ended"]) if "ended" in plain else "-"
         said = "yes" if result.get("corpus", "now") == "now" else "no (before)"
-        rows.append(
-            f"| {said} | {result['change']} | {result['steps']:,} "
-            f"| {percent(plain['role'])} | {percent(plain['role_chance'])} | {percent(plain['place'])} | {ended} "
-            f"| {percent(guided['role']) if guided else '-'} |"
-        )
+        rows.append([said, result["change"], f"{result['steps']:,}", percent(plain["role"]),
+                     percent(plain["role_chance"]), percent(plain["place"]),
+                     percent(plain["ended"]) if "ended" in plain else "-",
+                     percent(guided["role"]) if guided else "-"])  # fmt: skip
     commands = "; ".join(f"`{r['command']}`" for r in results if r.get("corpus", "now") == "now")
     note = (
         f"Measured on {results[0]['machine']}, {results[0]['date']}. The rows of the corpus of now: {commands}. The "
         "rows before ran the same way on the demo corpus as it was before it said its titles (git history).\n\n"
     )
-    return note + "\n".join(rows) + "\n"
+    return note + table(columns, rows)
 
 
 def title_movies(result: dict) -> str:
-    rows = [
-        "| minutes | steps | validation bits/char | bits the title saves | right title wins | true title among 10 "
-        "| plots repeating a title word (guidance 1 / 2) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for minutes, r in result["runs"].items():
-        t = r["title"]
-        plain, guided = r["guidance_1"]["plots_repeating_a_title_word"], r["guidance_2"]["plots_repeating_a_title_word"]
-        rows.append(
-            f"| {minutes} | {r['steps']:,} | {r['val_bits_per_char']:.4f} | {t['bits_saved']:.2f} | "
-            f"{percent(t['win_rate'])} | {percent(t['retrieval'])} | {percent(plain)} / {percent(guided)} |"
-        )
+    rows = [[minutes, *title_cells(run)] for minutes, run in result["runs"].items()]
     real = percent(result["real_plots_repeating_a_title_word"])
     tail = f"\nThe real plots of those titles repeat a title word in {real} of cases.\n"
-    return stamp(result) + "\n".join(rows) + "\n" + tail
+    return stamp(result) + table(["minutes", *TITLE_COLUMNS], rows) + tail
 
 
 def under_load(result: dict) -> str:
-    rows = ["| machine state | threads | tokens/s |", "|---|---|---|"]
-    rows.append(f"| quiet | default | {result['quiet_default_tokens_per_s']:,} |")
-    rows.append(f"| one core busy with another program | default | {result['loaded_default_tokens_per_s']:,} |")
-    rows.append(
-        f"| one core busy with another program | OMP_NUM_THREADS=1 | {result['loaded_one_thread_tokens_per_s']:,} |"
-    )
-    return stamp(result) + "\n".join(rows) + "\n"
+    busy = "one core busy with another program"
+    rows = [["quiet", "default", f"{result['quiet_default_tokens_per_s']:,}"],
+            [busy, "default", f"{result['loaded_default_tokens_per_s']:,}"],
+            [busy, "OMP_NUM_THREADS=1", f"{result['loaded_one_thread_tokens_per_s']:,}"]]  # fmt: skip
+    return stamp(result) + table(["machine state", "threads", "tokens/s"], rows)
 
 
 def readme_samples(result: dict) -> str:
@@ -147,23 +144,16 @@ GLANCE = {  # results file -> the recipe of its rows (the fast preset's sizes: 3
 
 def glance(results: list[dict]) -> str:
     """Quality per CPU minute, training and generation speed, per recipe, on the real movies."""
-    rows = [
-        "| recipe | minutes | validation bits/char | training tokens/s | generation chars/s |",
-        "|---|---|---|---|---|",
-    ]
-    for result in results:
-        for minutes, run in result["runs"].items():
-            tokens_per_s = run["steps"] * 8 * 256 / (float(minutes) * 60)
-            rows.append(
-                f"| {result['recipe']} | {minutes} | {run['val_bits_per_char']:.3f} | {tokens_per_s:,.0f} "
-                f"| {run['guidance_1']['chars_per_s']:,} |"
-            )
+    columns = ["recipe", "minutes", "validation bits/char", "training tokens/s", "generation chars/s"]
+    rows = [[result["recipe"], minutes, f"{run['val_bits_per_char']:.3f}",
+             f"{run['steps'] * 8 * 256 / (float(minutes) * 60):,.0f}", f"{run['guidance_1']['chars_per_s']:,}"]
+            for result in results for minutes, run in result["runs"].items()]  # fmt: skip
     note = (
         f"Measured on {results[0]['machine']}, {results[0]['date']}, with `python bench/title.py movies` (flags for "
         "the other recipes in docs/results.md); 25,583 movie descriptions, bits per character of the last 10%; "
         "training tokens/s = steps x 2,048 / seconds (evaluations included); generation: batch 1, no guidance.\n\n"
     )
-    return note + "\n".join(rows) + "\n"
+    return note + table(columns, rows)
 
 
 MOVIES_ABLATION = {  # results file -> what its 9-minute run changed
@@ -177,20 +167,10 @@ MOVIES_ABLATION = {  # results file -> what its 9-minute run changed
 
 def movies_ablation(results: list[dict]) -> str:
     """The title measures of each 9-minute run on the real movies."""
-    rows = [
-        "| change | steps | validation bits/char | bits the title saves | right title wins | true title among 10 "
-        "| plots repeating a title word (guidance 1 / 2) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for result in results:
-        r, t = result["runs"]["9"], result["runs"]["9"]["title"]
-        plain, guided = r["guidance_1"]["plots_repeating_a_title_word"], r["guidance_2"]["plots_repeating_a_title_word"]
-        rows.append(
-            f"| {result['change']} | {r['steps']:,} | {r['val_bits_per_char']:.4f} | {t['bits_saved']:.2f} "
-            f"| {percent(t['win_rate'])} | {percent(t['retrieval'])} | {percent(plain)} / {percent(guided)} |"
-        )
+    rows = [[result["change"], *title_cells(result["runs"]["9"])] for result in results]
     commands = "; ".join(f"`{r['command']}`" for r in results)
-    return f"Measured on {results[0]['machine']}, {results[0]['date']}, with {commands}.\n\n" + "\n".join(rows) + "\n"
+    stamp_line = f"Measured on {results[0]['machine']}, {results[0]['date']}, with {commands}.\n\n"
+    return stamp_line + table(["change", *TITLE_COLUMNS], rows)
 
 
 MULTI: dict[str, tuple[dict[str, str], Callable[[list[dict]], str], str]] = {  # marker -> (files, renderer, key)

@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from moviegpt.cli.main import main
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 DEMO_MOVIES = ROOT / "dataset" / "simple_movies.txt"  # the shipped demo corpus: movie records that every clone has
@@ -20,6 +24,18 @@ TINY_TEXT = (
 
 # The flags of a subprocess run that trains with wandb off and generates next to nothing afterwards.
 QUIET = ("--wandb", "disabled", "--prompt", "", "--max_new_tokens", "3")
+# The same, in process: a tiny model trained for two steps.
+TINY_RUN = ["--preset", "tiny", "--max_iters", "2", *QUIET]
+
+
+def one_line_error(capsys, argv: list[str]) -> str:
+    """Run gpt.py's main in process; assert it failed with exit code 2 and a one-line error; return the line."""
+    with pytest.raises(SystemExit) as exit_info:  # argparse exits itself; main returns 2 for the rest
+        raise SystemExit(main(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    return err
 
 
 def gpt_env() -> dict[str, str]:

@@ -14,18 +14,9 @@ from moviegpt.cli.main import main
 from moviegpt.files import atomic_write
 from moviegpt.training.progress import Progress
 from moviegpt.training.run_folder import RunFolder
-from tests.helpers import TINY_TEXT
+from tests.helpers import TINY_RUN, TINY_TEXT, one_line_error
 
-TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_iters", "2", "--prompt", "", "--max_new_tokens", "3"]
-
-
-def one_line_error(capsys, argv) -> str:
-    with pytest.raises(SystemExit) as exit_info:  # argparse exits itself; main returns 2 for the rest
-        raise SystemExit(main(argv))
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
-    return err
+TRAIN = TINY_RUN
 
 
 @pytest.fixture
