@@ -87,7 +87,7 @@ def sample(
     With guidance (`unconditional`: the prompt without its title) each row has a twin without the title, decoded
     in the same batch, and both take the token chosen from the guided log-probabilities."""
     rows = config.num_samples
-    guide = unconditional is not None and config.guidance_scale not in (None, 1)
+    guide = unconditional is not None
     generator = torch.Generator(device=lm.device).manual_seed(config.seed)
     logits = lm.start(*prompt_batch([prompt] * rows + ([unconditional] * rows if guide else []), lm.device))
     generated: list[list[int]] = [[] for _ in range(rows)]
@@ -165,5 +165,7 @@ def generate_ids(
     is_done, on_token = is_done or (lambda ids: False), on_token or (lambda row, token: None)
     if config.decode == "beam":
         return beam_search(IncrementalModel(model, config.num_beams), prompt, config, is_done, on_token)
-    rows = config.num_samples * (2 if unconditional is not None and config.guidance_scale not in (None, 1) else 1)
+    if config.guidance_scale in (None, 1):  # no guidance: no twin rows without the title
+        unconditional = None
+    rows = config.num_samples * (2 if unconditional is not None else 1)
     return sample(IncrementalModel(model, rows), prompt, config, is_done, on_token, unconditional)

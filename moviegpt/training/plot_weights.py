@@ -38,14 +38,14 @@ def plot_mask(targets: torch.Tensor, suffix: torch.Tensor, end: torch.Tensor) ->
 class PlotWeights:
     """The training loss with a plot's characters weighted (the validation loss stays plain)."""
 
-    def __init__(self, tokenizer: Tokenizer, weight: float):
-        fmt = RecordFormat()
-        self.suffix, self.end = (torch.tensor(tokenizer.encode(text)) for text in (fmt.suffix, "\n" + RECORD_END))
+    def __init__(self, tokenizer: Tokenizer, weight: float, device: torch.device | None = None):
+        marks = (RecordFormat().suffix, "\n" + RECORD_END)
+        self.suffix, self.end = (torch.tensor(tokenizer.encode(text), device=device) for text in marks)
         self.weight = weight
 
     def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Cross-entropy with plot characters weighted, normalised by the total weight."""
         each = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none").view_as(targets)
-        mask = plot_mask(targets, self.suffix.to(targets.device), self.end.to(targets.device))
+        mask = plot_mask(targets, self.suffix, self.end)
         weights = torch.where(mask, self.weight, 1.0)
         return (each * weights).sum() / weights.sum()

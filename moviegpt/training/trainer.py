@@ -87,7 +87,9 @@ class Trainer:
         self.chars_per_token = chars_per_token  # word and BPE tokens: losses are shown per character too
         self.first_step, self.started = 0, 0.0  # where and when this process's training began
         self.threads: ThreadGovernor | None = None
-        self.plot_weights = PlotWeights(dataset.tokenizer, config.plot_weight) if config.plot_weight != 1 else None
+        self.plot_weights = None
+        if config.plot_weight != 1:
+            self.plot_weights = PlotWeights(dataset.tokenizer, config.plot_weight, device)
         self.progress_view = Progress(self.total_steps, 0, enabled=False, chars_per_token=chars_per_token)
 
     def state_dict(self, epoch: int, epoch_completed: bool, rng: list[Any]) -> dict[str, Any]:
@@ -158,9 +160,10 @@ class Trainer:
             self.last_inputs = x
             with gradient_sync(self.forward, sync=micro_step == self.config.grad_accum - 1):
                 with autocast(self.device, self.dtype):
-                    logits, loss = self.forward(x, y)
-                if self.plot_weights is not None:
-                    loss = self.plot_weights.loss(logits, y)
+                    if self.plot_weights is None:
+                        loss = self.forward(x, y)[1]
+                    else:  # the model's own (plain) loss is not computed
+                        loss = self.plot_weights.loss(self.forward(x)[0], y)
                 loss = loss / self.config.grad_accum
                 self.scaler.scale(loss).backward()
             total += loss.detach()
@@ -300,11 +303,7 @@ class Trainer:
                 losses = self.epoch_end_losses(epoch, final=stop or epoch == self.config.epochs)
                 path = self.save(epoch, not stop or self.step % self.steps_per_epoch == 0, losses)
                 if losses:
-                    train, val = (
-                        losses["train"],
-                        f"val loss {losses['val']:.4f}{self.progress_view.per_char(losses['val'])}",
-                    )
-                    self.progress_view.write(f"epoch {epoch}: train loss {train:.4f}, {val}, checkpoint {path}")
+                    self.progress_view.write(f"epoch {epoch}: {self.losses_line(losses)}, checkpoint {path}")
                 if stop:
                     break
         finally:
