@@ -51,10 +51,14 @@ class BigramLanguageModel(nn.Module):
         return PositionCounter()
 
     def forward(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: PositionCounter | None = None
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        cache: PositionCounter | None = None,
+        last_only: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits for every position (the same interface as GPT.forward)."""
-        logits = self.table(idx)
+        """Logits for every position, or the last (the same interface as GPT.forward)."""
+        logits = self.table(idx[:, -1:] if last_only else idx)
         if cache is not None:
             cache.length += idx.shape[1]
         if targets is None:

@@ -76,7 +76,25 @@ class GPTConfig:
         return asdict(self)
 
 
-ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "relu2": lambda x: F.relu(x).square()}
+class ReLUSquared(torch.autograd.Function):
+    """relu(x)² whose backward is one fused step, 2 relu(x) grad, from relu(x) alone (autograd's relu and square
+    keep two tensors and take four passes over them: 8% of a CPU training step of the fast preset)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        r = F.relu(x)
+        ctx.save_for_backward(r)
+        return r * r
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (r,) = ctx.saved_tensors
+        return (r * grad).mul_(2)
+
+
+Angles = tuple[torch.Tensor, torch.Tensor]  # rotary cos and sin
+
+ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "relu2": ReLUSquared.apply}
 
 
 def norm_layer(config: GPTConfig) -> nn.Module:
@@ -85,15 +103,28 @@ def norm_layer(config: GPTConfig) -> nn.Module:
     return nn.LayerNorm(config.n_embd, bias=config.bias)
 
 
-def rotate(x: torch.Tensor, positions: torch.Tensor, base: float) -> torch.Tensor:
-    """Rotary position embedding of x (batch, head, time, head_size) at the given positions: (time,), or (batch,
-    time) when rows have positions of their own."""
+class RotaryTables:
+    """cos and sin of the rotary angles of positions 0..n in float32, computed once (again only for a longer n or
+    another device), not for queries and keys in every layer on every call."""
+
+    def __init__(self, head_size: int, base: float):
+        self.freqs = base ** (-torch.arange(head_size // 2, dtype=torch.float32) / (head_size // 2))
+        self.tables: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def __call__(self, positions: torch.Tensor, limit: int) -> Angles:
+        """(cos, sin) at positions (time,) or (batch, time), all below `limit`, shaped to broadcast over heads."""
+        device = positions.device
+        if device not in self.tables or len(self.tables[device][0]) < limit:
+            angles = torch.arange(max(limit, 256), device=device).float()[:, None] * self.freqs.to(device)
+            self.tables[device] = (angles.cos(), angles.sin())
+        cos, sin = (table[positions] for table in self.tables[device])
+        return (cos, sin) if positions.dim() == 1 else (cos.unsqueeze(1), sin.unsqueeze(1))
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary position embedding of x (batch, head, time, head_size), given the angles' cos and sin."""
     half = x.shape[-1] // 2
-    freqs = base ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
-    angles = positions.float().unsqueeze(-1) * freqs
-    if angles.dim() == 3:
-        angles = angles.unsqueeze(1)  # the same angles for every head
-    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     x1, x2 = x[..., :half], x[..., half:]
     return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
 
@@ -103,11 +134,13 @@ def offset_keys(k: torch.Tensor, first: torch.Tensor | None = None) -> torch.Ten
     key, so a query can find the position after an earlier copy of its token in one layer. A row's first position
     (slot 0, or `first` (batch,) for left-padded rows) keeps its own key."""
     half, quarter = k.shape[-1] // 2, k.shape[-1] // 4
+    previous = torch.cat([k[:, :, :1], k[:, :, :-1]], dim=2)  # slot 0's "previous" is its own key
+    if first is None:
+        pieces = (k[..., :quarter], previous[..., quarter:half], k[..., half:-quarter], previous[..., -quarter:])
+        return torch.cat(pieces, dim=-1)
     dims = torch.zeros(k.shape[-1], dtype=torch.bool, device=k.device)
     dims[quarter:half] = dims[half + quarter :] = True
-    slots = torch.arange(k.shape[2], device=k.device)
-    later = slots[None, :] > (0 if first is None else first[:, None])  # (1 or batch, time)
-    previous = torch.cat([k[:, :, :1], k[:, :, :-1]], dim=2)
+    later = torch.arange(k.shape[2], device=k.device)[None, :] > first[:, None]  # (batch, time)
     return torch.where(later[:, None, :, None] & dims, previous, k)
 
 
@@ -122,20 +155,20 @@ class CausalSelfAttention(nn.Module):
         self.dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
         self.scale = config.n_embd**-0.5 if config.attention_scale == "n_embd" else None  # None: head_size
-        self.qk_norm, self.rope_base = config.qk_norm, config.rope_base if config.position == "rope" else None
-        self.key_offset = config.key_offset
+        self.qk_norm, self.key_offset = config.qk_norm, config.key_offset
 
     def forward(
-        self, x: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0
+        self, x: torch.Tensor, angles: Angles | None, cache: KVCache | None = None, layer: int = 0, start: int = 0
     ) -> torch.Tensor:
+        """angles: the rotary (cos, sin) of the positions of x, or None with learned positions."""
         batch, time, channels = x.shape
         q, k, v = self.qkv(x).split(channels, dim=2)
         # (batch, head, time, head_size); scaled_dot_product_attention scales by 1/sqrt(head_size) by default.
         q, k, v = (t.view(batch, time, self.n_head, -1).transpose(1, 2) for t in (q, k, v))
         if self.qk_norm:
             q, k = F.rms_norm(q, (q.size(-1),)), F.rms_norm(k, (k.size(-1),))
-        if self.rope_base is not None:
-            q, k = rotate(q, positions, self.rope_base), rotate(k, positions, self.rope_base)
+        if angles is not None:
+            q, k = rotate(q, *angles), rotate(k, *angles)
         dropout = self.dropout if self.training else 0.0
         mask = None
         if cache is not None:
@@ -174,9 +207,9 @@ class Block(nn.Module):
         self.mlp = MLP(config)
 
     def forward(
-        self, x: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None, layer: int = 0, start: int = 0
+        self, x: torch.Tensor, angles: Angles | None, cache: KVCache | None = None, layer: int = 0, start: int = 0
     ) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), positions, cache, layer, start)
+        x = x + self.attn(self.ln_1(x), angles, cache, layer, start)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -188,6 +221,9 @@ class GPT(nn.Module):
         self.token_embedding = nn.Embedding(config.vocab_size, config.n_embd)
         if config.position == "learned":
             self.position_embedding = nn.Embedding(config.context_length, config.n_embd)
+        self.rotary = (
+            RotaryTables(config.n_embd // config.n_head, config.rope_base) if config.position == "rope" else None
+        )
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = norm_layer(config)
@@ -246,9 +282,14 @@ class GPT(nn.Module):
         return KVCache(sizes, batch_size, device, dtype)
 
     def forward(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        last_only: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits for every position; the mean cross-entropy loss too when targets are given.
+        """Logits for every position (the last only, with `last_only`: a prompt's prefill); the mean cross-entropy
+        loss too when targets are given.
 
         With a cache, idx holds only the new positions: they follow the cache.length positions already seen,
         whose keys and values are reused, and the cache grows by idx.shape[1].
@@ -267,10 +308,13 @@ class GPT(nn.Module):
         if self.config.position == "learned":
             x = x + self.position_embedding(positions)
         x = self.drop(x)
+        angles = self.rotary(positions, end + (cache.offset if cache else 0)) if self.rotary else None
         for layer, block in enumerate(self.blocks):
-            x = block(x, positions, cache, layer, start)
+            x = block(x, angles, cache, layer, start)
         if cache is not None:
             cache.length = end
+        if last_only:
+            x, idx = x[:, -1:], idx[:, -1:]
         logits = self.output_logits(x, idx)
         if targets is None:
             return logits, None

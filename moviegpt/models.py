@@ -38,7 +38,11 @@ class LanguageModel(Protocol):
     def new_cache(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> Cache: ...
 
     def __call__(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: Cache | None = None
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        cache: Cache | None = None,
+        last_only: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]: ...
 
 

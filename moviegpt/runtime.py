@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
 import re
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from moviegpt.settings import FIXED, FREE, between, setting, validate
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_SEED = 7331
+ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")  # set: a CPU made to act older
 
 
 @dataclass
@@ -67,27 +71,80 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def cpu_flags() -> set[str]:
+    """The feature flags the CPU reports (Linux); empty where they cannot be read."""
+    try:
+        found = re.search(r"^flags\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+    except OSError:
+        return set()
+    return set(found.group(1).split()) if found else set()
+
+
+@functools.cache
+def cpu_bf16_fast() -> bool:
+    """Whether a bfloat16 matrix product is faster than a float32 one on this CPU, measured once per process.
+    oneDNN's "bf16 supported" is not enough: it also says so where it only emulates bfloat16 (AVX-512 without
+    AVX512_BF16), and without native units a bf16 product is 28-75x slower than fp32 (AVX2)."""
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return False
+    best = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        a = torch.ones(256, 256, dtype=dtype)
+        a @ a  # the first product picks kernels
+        best[dtype] = min(timed(lambda a=a: a @ a) for _ in range(5))
+    return best[torch.bfloat16] < best[torch.float32]
+
+
+def timed(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
 def bf16_supported(device: torch.device) -> bool:
-    """Whether bfloat16 matrix products run natively (fast) on this device."""
+    """Whether bfloat16 matrix products run natively (fast) on this device: on CUDA without emulation, on a CPU
+    as measured (cpu_bf16_fast)."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type == "cpu":
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return cpu_bf16_fast()
     return False
 
 
+def cpu_capability() -> str:
+    """What this CPU offers matrix products, for bench stamps and the dtype probe's cache key: ATen's vector ISA,
+    the bfloat16 and AMX flags the CPU reports, whether bfloat16 measured fast, and any ISA limit set in the
+    environment."""
+    named = sorted(cpu_flags() & {"avx512_bf16", "amx_bf16", "amx_tile", "avx512f", "avx2", "sve", "bf16"})
+    limits = [f"{k}={os.environ[k]}" for k in ISA_LIMITS if os.environ.get(k)]
+    fast = "fast" if cpu_bf16_fast() else "slow"
+    return f"{torch.backends.cpu.get_cpu_capability()} (flags {' '.join(named) or 'unknown'}; bfloat16 {fast})" + (
+        f" [{' '.join(limits)}]" if limits else ""
+    )
+
+
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """auto: bf16 where supported, else fp16 on CUDA, else fp32."""
+    """auto: bf16 where native on CUDA, else fp16 there; float32 on a CPU (where the training run measures
+    whether bfloat16 is faster for its model: training/dtype_probe.py) and on MPS."""
     if name == "auto":
-        if bf16_supported(device):
-            return torch.bfloat16
-        return torch.float16 if device.type == "cuda" else torch.float32
+        if device.type == "cuda":
+            return torch.bfloat16 if bf16_supported(device) else torch.float16
+        return torch.float32
     if name not in DTYPES:
         raise UserError(f"--dtype must be auto, float32, bfloat16 or float16, got {name!r}")
     dtype = DTYPES[name]
     if dtype == torch.float16 and device.type != "cuda":
         raise UserError("--dtype float16 needs a CUDA device; use bfloat16 or float32 on CPU")
     return dtype
+
+
+def orthogonalisation_dtype(device: torch.device, dtype: torch.dtype) -> torch.dtype:
+    """The precision of Muon's Newton-Schulz products (training/muon.py): bfloat16 where its products are fast,
+    that is on CUDA with native bfloat16 and on a CPU run whose dtype is bfloat16 (measured faster, or asked for),
+    else float32. One rule beside the autocast dtype's, so the two never disagree about what is fast."""
+    if device.type == "cuda":
+        return torch.bfloat16 if bf16_supported(device) else torch.float32
+    return torch.bfloat16 if dtype == torch.bfloat16 else torch.float32
 
 
 def resolve_inference_dtype(name: str, device: torch.device) -> torch.dtype:

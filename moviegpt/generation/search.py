@@ -41,7 +41,7 @@ class IncrementalModel:
         self.cache.length = 0
         if self.pad is not None:
             self.cache.pad = (self.pad - begin).clamp(min=0)
-        return self.model(self.history[:, begin:], cache=self.cache)[0][:, -1].float()
+        return self.model(self.history[:, begin:], cache=self.cache, last_only=True)[0][:, -1].float()
 
     @torch.inference_mode()
     def advance(self, next_ids: torch.Tensor) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """--dtype auto on a CPU: time a training step of this model and batch in float32 and in bfloat16, keep the faster.
 
 Large bf16 matrix products run several times faster than fp32 on CPUs with AMX, small ones often slower; so this
-is measured, not assumed. The choice is cached per machine, torch version, thread count, model and batch size, in
-the cache folder, so only the first run of a size pays for the probe (a few seconds).
+is measured, not assumed. The choice is cached per CPU (model name and capabilities), torch version, thread count,
+model and batch size, in the cache folder, so only the first run of a size pays for the probe (a few seconds).
 """
 
 from __future__ import annotations
@@ -21,18 +21,21 @@ import torch
 
 from moviegpt.files import atomic_write
 from moviegpt.models import LanguageModel
-from moviegpt.runtime import autocast, bf16_supported
+from moviegpt.runtime import autocast, bf16_supported, cpu_capability
 
 PROBE_ROUNDS = 3
 QUIET_SHARE = 0.6  # CPU time per thread per wall second at or above which the cores were ours
 
 
 def machine_key() -> str:
+    """The CPU (its model name and what it offers matrix products: one model name covers CPUs with and without
+    native bfloat16), the torch version and the thread count: a choice measured under one is never reused under
+    another."""
     try:
         cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text()).group(1).strip()
     except (OSError, AttributeError):
         cpu = platform.processor() or platform.machine()
-    return f"{cpu} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+    return f"{cpu} | {cpu_capability()} | torch {torch.__version__} | {torch.get_num_threads()} threads"
 
 
 def step_timer(model: LanguageModel, batch_size: int, dtype: torch.dtype) -> Callable[[], float]:

@@ -13,7 +13,9 @@ from typing import Any
 import torch
 
 from moviegpt.models import LanguageModel
+from moviegpt.runtime import orthogonalisation_dtype
 from moviegpt.training.config import TrainConfig
+from moviegpt.training.muon import Muon
 
 WARMUP_SHARE = 0.05
 
@@ -54,8 +56,11 @@ def is_hidden_matrix(name: str, param: torch.Tensor) -> bool:
     return param.dim() == 2 and name.startswith("blocks.")
 
 
-def make_optimizer(model: LanguageModel, config: TrainConfig, device: torch.device) -> Optimizers:
-    """AdamW with weight decay on matrices only (not biases, norms); with `muon`, Muon on the hidden matrices."""
+def make_optimizer(
+    model: LanguageModel, config: TrainConfig, device: torch.device, dtype: torch.dtype = torch.float32
+) -> Optimizers:
+    """AdamW with weight decay on matrices only (not biases, norms); with `muon`, Muon on the hidden matrices,
+    orthogonalising in the precision that is fast for a run of this device and dtype."""
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     muon = [p for n, p in named if config.optimizer == "muon" and is_hidden_matrix(n, p)]
     rest = [p for n, p in named if not any(p is q for q in muon)]
@@ -67,7 +72,8 @@ def make_optimizer(model: LanguageModel, config: TrainConfig, device: torch.devi
     adamw = torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95), fused=fused, foreach=None if fused else True)
     optimizers: dict[str, torch.optim.Optimizer] = {"adamw": adamw}
     if muon:
-        optimizers["muon"] = torch.optim.Muon(muon, lr=config.muon_lr, weight_decay=0.0, momentum=0.95)
+        ns_dtype = orthogonalisation_dtype(device, dtype)
+        optimizers["muon"] = Muon(muon, lr=config.muon_lr, weight_decay=0.0, momentum=0.95, ns_dtype=ns_dtype)
     return Optimizers(optimizers)
 
 

@@ -208,7 +208,7 @@ def training_dtype(
 ) -> tuple[torch.dtype, str, float]:
     """The dtype to train in (`dtype`: --dtype resolved), how it was chosen when measured, and the seconds that
     took. On a CPU `auto` times both dtypes; under torchrun rank 0 measures and decides for every rank."""
-    if not (config.runtime.dtype == "auto" and device.type == "cpu" and config.kind == "gpt"):
+    if not (config.runtime.dtype == "auto" and device.type == "cpu"):
         return dtype, "", 0.0
     choice = None
     if context.is_main:

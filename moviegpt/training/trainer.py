@@ -67,7 +67,7 @@ class Trainer:
         self.device, self.dtype, self.logger = device, dtype, logger
         self.checkpoints, self.header = checkpoints, header or {}
         self.context_length = model.config.context_length
-        self.optimizer = make_optimizer(self.model, config, device)
+        self.optimizer = make_optimizer(self.model, config, device, dtype)
         self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
         self.data_generator = torch.Generator().manual_seed(config.seed)
         compiled = CompiledModel(self.model) if resolve_compile(config.compile, device) else self.model

@@ -10,7 +10,7 @@ from moviegpt.errors import UserError
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.search import generate_ids
 from moviegpt.kv_cache import KVCache
-from moviegpt.model import GPT, GPTConfig, offset_keys
+from moviegpt.model import GPT, GPTConfig, ReLUSquared, RotaryTables, offset_keys
 from moviegpt.tokenizer.char import CharTokenizer
 
 OPTIONS = {
@@ -183,3 +183,26 @@ def test_bad_options_name_their_field(options, field):
     base = {"vocab_size": 11, "n_embd": 16, "n_head": 2, **options}
     with pytest.raises(UserError, match=f"^{field} "):
         GPTConfig(**base)
+
+
+def test_relu_squared_and_its_gradient_are_autograds():
+    """The fused ReLU² (one saved tensor, one backward step) computes what relu(x).square() and autograd do."""
+    x = torch.randn(4, 7, 16, requires_grad=True)
+    y = x.detach().clone().requires_grad_()
+    grad = torch.randn(4, 7, 16)
+    ReLUSquared.apply(x).backward(grad)
+    F.relu(y).square().backward(grad)
+    assert torch.allclose(ReLUSquared.apply(x), F.relu(y).square()) and torch.allclose(x.grad, y.grad)
+
+
+def test_rotary_tables_give_the_angles_computed_anew():
+    """cos and sin looked up in tables made once equal those computed from the positions, also past the first
+    table's length (a sliding cache) and per row (left-padded rows)."""
+    tables, half, base = RotaryTables(8, 10000.0), 4, 10000.0
+    for positions in (torch.arange(5), torch.arange(300, 310), torch.tensor([[0, 1, 2], [0, 0, 1]])):
+        angles = positions.float().unsqueeze(-1) * base ** (-torch.arange(half).float() / half)
+        cos, sin = tables(positions, int(positions.max()) + 1)
+        expected = (
+            (angles.cos(), angles.sin()) if positions.dim() == 1 else (angles.cos()[:, None], angles.sin()[:, None])
+        )
+        assert torch.equal(cos, expected[0]) and torch.equal(sin, expected[1])

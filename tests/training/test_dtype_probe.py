@@ -43,3 +43,17 @@ def test_no_native_bfloat16_means_float32_without_probing(tmp_path, monkeypatch)
     monkeypatch.setattr(dtype_probe, "bf16_supported", lambda device: False)
     monkeypatch.setattr(dtype_probe, "measure", lambda *a: (_ for _ in ()).throw(AssertionError("probed")))
     assert dtype_probe.fastest_cpu_dtype(model(), 2, tmp_path / "d.json")[0] == torch.float32
+
+
+def test_a_choice_measured_on_one_cpu_is_not_reused_on_another(tmp_path, monkeypatch):
+    """One model name ("AMD EPYC") covers CPUs with and without native bfloat16: the cache key holds what the CPU
+    offers matrix products, so a CPU of the same name but other capabilities measures again."""
+    monkeypatch.setattr(dtype_probe, "bf16_supported", lambda device: True)
+    monkeypatch.setattr(dtype_probe, "measure", lambda m, b: {"float32": 0.010, "bfloat16": 0.004})
+    monkeypatch.setattr(dtype_probe, "cpu_capability", lambda: "AVX512 (flags avx512_bf16; bfloat16 fast)")
+    cache = tmp_path / "dtypes.json"
+    assert dtype_probe.fastest_cpu_dtype(model(), 4, cache)[0] == torch.bfloat16
+    monkeypatch.setattr(dtype_probe, "cpu_capability", lambda: "AVX2 (flags avx2; bfloat16 fast)")
+    monkeypatch.setattr(dtype_probe, "measure", lambda m, b: {"float32": 0.002, "bfloat16": 0.050})
+    dtype, how, _ = dtype_probe.fastest_cpu_dtype(model(), 4, cache)
+    assert dtype == torch.float32 and "measured earlier" not in how
