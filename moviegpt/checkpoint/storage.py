@@ -114,6 +114,12 @@ def model_from_checkpoint(checkpoint: Checkpoint) -> tuple[LanguageModel, Tokeni
     return model, tokenizer
 
 
+def epoch_files(folder: Path) -> list[Path]:
+    """A run folder's epoch_N.pt files, oldest first by their number (as text epoch_1000 sorts before epoch_999)."""
+    numbered = [(int(p.stem.removeprefix("epoch_")), p) for p in folder.glob("epoch_*.pt") if p.stem[6:].isdigit()]
+    return [p for _, p in sorted(numbered)]
+
+
 def newest_good_checkpoint(path: str | Path) -> tuple[Path, Checkpoint, list[str]]:
     """A checkpoint file as given, or in a run folder the newest one that loads: its path, its loaded state,
     and the problems of the newer ones skipped."""
@@ -121,7 +127,7 @@ def newest_good_checkpoint(path: str | Path) -> tuple[Path, Checkpoint, list[str
     if not path.is_dir():
         return path, load_checkpoint(path, resumable=True), []
     skipped = []
-    for candidate in sorted(path.glob("epoch_*.pt"), reverse=True):
+    for candidate in reversed(epoch_files(path)):
         try:
             return candidate, load_checkpoint(candidate, resumable=True), skipped
         except UserError as exc:

@@ -74,3 +74,23 @@ class EvalSchedule:
 
     def record(self, step: int, start: float, end: float) -> None:
         self.last_step, self.last_seconds, self.last_end = step, end - start, end
+
+
+class SaveSchedule:
+    """When a periodic mid-epoch save (--checkpoint_every_steps / --checkpoint_every_minutes) is due: by the step and
+    the agreed time (rank 0's), so under torchrun every rank enters the save at the same step."""
+
+    def __init__(self, every_steps: int | None, every_minutes: float | None):
+        self.every_steps, self.every_seconds = every_steps, 60 * every_minutes if every_minutes else None
+        self.last = 0.0
+
+    def restart(self, now: float) -> None:
+        self.last = now
+
+    def due(self, step: int, now: float) -> bool:
+        if self.every_steps and step % self.every_steps == 0:
+            return True
+        return self.every_seconds is not None and now - self.last >= self.every_seconds
+
+    def saved(self, now: float) -> None:
+        self.last = now

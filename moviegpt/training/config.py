@@ -89,16 +89,23 @@ class TrainConfig:
         resume=FIXED,
     )
     seed: int = DEFAULT_SEED  # (--seed, declared with the Runtime)
-    warmup_iters: int | None = None  # None: 5% of the planned steps, at most 100
+    warmup_iters: int | None = setting(
+        None,
+        "steps of linear warmup (default: a twentieth of the planned steps, at most 100; a --max_minutes run also "
+        "ends it at a twentieth of its budget)",
+        check=at_least(0),
+        resume=FIXED,
+    )
+    grad_clip: float = setting(
+        1.0, "clip the gradient norm to this; 0 turns clipping off", check=between(0, 1e6), resume=FIXED
+    )
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.1
-    grad_clip: float = 1.0
     eval_share: float = 0.05  # under --max_minutes, evaluations take at most about this share of the time
 
     def __post_init__(self) -> None:
         validate(self)
-        check(self.warmup_iters is None or self.warmup_iters >= 0, "warmup_iters", "must be >= 0")
-        for name in ("min_lr_ratio", "weight_decay", "grad_clip"):
+        for name in ("min_lr_ratio", "weight_decay"):
             value = getattr(self, name)
             check(math.isfinite(value) and value >= 0, name, f"must be a finite number >= 0, got {value}")
         check(0 < self.eval_share <= 1, "eval_share", f"must be in (0, 1], got {self.eval_share}")

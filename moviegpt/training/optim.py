@@ -77,13 +77,13 @@ def make_optimizer(
     return Optimizers(optimizers)
 
 
-def lr_factor(config: TrainConfig, step: int, progress: float, warmup: int) -> float:
+def lr_factor(config: TrainConfig, step: int, progress: float, warmup: int, budget_used: float = 0.0) -> float:
     """The learning rate as a fraction of its peak: linear warmup for `warmup` steps (ending early at 5% of a
-    --max_minutes budget), then cosine decay to min_lr_ratio as progress reaches 1, or (warmup-stable-decay) the
-    peak until the last cooldown_frac of the run and a linear decay to min_lr_ratio over it. Progress counts
-    steps, or time under --max_minutes."""
-    if step < warmup and progress < WARMUP_SHARE:  # a timed run's warmup also ends at 5% of its budget
-        return max((step + 1) / warmup, progress / WARMUP_SHARE)
+    --max_minutes budget, `budget_used` being its share spent), then cosine decay to min_lr_ratio as progress
+    reaches 1, or (warmup-stable-decay) the peak until the last cooldown_frac of the run and a linear decay to
+    min_lr_ratio over it. Progress counts steps, or time under --max_minutes."""
+    if step < warmup and budget_used < WARMUP_SHARE:  # a timed run's warmup also ends at 5% of its budget
+        return max((step + 1) / warmup, budget_used / WARMUP_SHARE)
     progress, floor = min(progress, 1.0), config.min_lr_ratio
     if config.schedule == "wsd":
         into_cooldown = (progress - (1.0 - config.cooldown_frac)) / max(config.cooldown_frac, 1e-9)
@@ -107,7 +107,8 @@ class Schedule:
         return max(step / self.total_steps, self.budget_fraction())
 
     def factor(self, step: int) -> float:
-        return min(lr_factor(self.config, step, self.progress(step), self.warmup), self.cap)
+        budget_used = self.budget_fraction()
+        return min(lr_factor(self.config, step, self.progress(step), self.warmup, budget_used), self.cap)
 
     def state_dict(self, step: int, horizon: list) -> dict[str, Any]:
         return {"factor": self.factor(step), "cap": self.cap, "horizon": horizon}

@@ -132,12 +132,7 @@ class TrainingRun:
         )
 
     def trainer(self, logger: RunLogger | NullLogger) -> Trainer:
-        checkpoints = None
-        if self.context.is_main:
-            t = self.config.train
-            checkpoints = RunCheckpoints(
-                self.out_dir, t.keep_checkpoints, t.checkpoint_every_minutes, t.checkpoint_every_steps
-            )
+        checkpoints = RunCheckpoints(self.out_dir, self.config.train.keep_checkpoints) if self.context.is_main else None
         header = {
             "tokenizer": self.corpus.tokenizer.to_dict(),
             "train_args": self.train_args(),

@@ -7,7 +7,6 @@ import dataclasses
 import math
 import os
 import shutil
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from filelock import FileLock, Timeout
 
 from moviegpt.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from moviegpt.checkpoint.schema import SUMMARY_KEYS
+from moviegpt.checkpoint.storage import epoch_files
 from moviegpt.errors import UserError
 from moviegpt.files import TEMP_SUFFIX, atomic_alias, remove_stale_temporaries
 
@@ -24,27 +24,17 @@ RESUMABLE = 2  # the newest checkpoints that keep the optimizer state: the newes
 
 class RunCheckpoints:
     """Writes epoch_NNN.pt (also as last.pt, and as best.pt when its validation loss is the lowest so far),
-    keeps the newest `keep` epoch files (0 keeps all) and says when a periodic mid-epoch save is due.
+    keeps the newest `keep` epoch files (0 keeps all).
 
     Only the newest two epoch files keep what exact resume needs (the optimizer state is two thirds of a
     checkpoint); older ones and best.pt are rewritten with the weights alone, which is what generation and
     --init_from need."""
 
-    def __init__(
-        self, out_dir: Path, keep: int = 3, every_minutes: float | None = None, every_steps: int | None = None
-    ):
+    def __init__(self, out_dir: Path, keep: int = 3):
         self.out_dir, self.keep = Path(out_dir), keep
-        self.every_minutes, self.every_steps = every_minutes, every_steps
         self.best_val_loss = math.inf
-        self.last_save_time = time.perf_counter()
         self.slim_inodes: set[int] = set()  # files known to hold weights only: not opened again
         remove_stale_temporaries(self.out_dir)  # left by a run killed while saving
-
-    def due(self, step: int) -> bool:
-        """Whether a periodic save (--checkpoint_every_steps / --checkpoint_every_minutes) is due now."""
-        if self.every_steps and step % self.every_steps == 0:
-            return True
-        return bool(self.every_minutes) and time.perf_counter() - self.last_save_time >= 60 * self.every_minutes
 
     def write(self, epoch: int, checkpoint: Checkpoint, val_loss: float | None) -> Path:
         """Save this epoch's file; val_loss None (a save between evaluations) never becomes best.pt."""
@@ -60,12 +50,11 @@ class RunCheckpoints:
             atomic_alias(path, self.out_dir / "best.pt")
         self.prune()
         self.slim_older()
-        self.last_save_time = time.perf_counter()
         return path
 
     def slim_older(self) -> None:
         """Weights only in every epoch file but the newest two, and in best.pt unless it is one of those."""
-        epochs = sorted(self.out_dir.glob("epoch_*.pt"))
+        epochs = epoch_files(self.out_dir)
         best = self.out_dir / "best.pt"
         for old in epochs[:-RESUMABLE]:
             was_best = best.exists() and os.path.samefile(best, old)
@@ -84,7 +73,7 @@ class RunCheckpoints:
 
     def prune(self) -> None:
         if self.keep > 0:
-            for old in sorted(self.out_dir.glob("epoch_*.pt"))[: -self.keep]:
+            for old in epoch_files(self.out_dir)[: -self.keep]:
                 old.unlink(missing_ok=True)
 
 

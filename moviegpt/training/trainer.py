@@ -19,7 +19,8 @@ from moviegpt.errors import UserError
 from moviegpt.models import LanguageModel
 from moviegpt.runtime import CompiledModel, autocast, resolve_compile
 from moviegpt.training import randomness
-from moviegpt.training.budget import Clock, EvalSchedule, TimeBudget
+from moviegpt.training.batches import Batches
+from moviegpt.training.budget import Clock, EvalSchedule, SaveSchedule, TimeBudget
 from moviegpt.training.config import TrainConfig, TrainResult
 from moviegpt.training.distributed import (
     SINGLE,
@@ -35,6 +36,8 @@ from moviegpt.training.progress import Progress
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.threads import ThreadGovernor, step_seconds
 from moviegpt.training.tracking import RunLogger
+
+SYNC_EVERY = 8  # under torchrun, steps between the ranks' agreements on the time and on stopping
 
 
 def diverged(what: str, step: int) -> UserError:
@@ -70,6 +73,7 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, config, device, dtype)
         self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
         self.data_generator = torch.Generator().manual_seed(config.seed)
+        self.batches = Batches(dataset, config, self.context_length, context, device)
         compiled = CompiledModel(self.model) if resolve_compile(config.compile, device) else self.model
         self.forward = wrap_for_data_parallel(compiled, context, device)
         self.global_batch = config.batch_size * config.grad_accum * context.world_size
@@ -81,7 +85,8 @@ class Trainer:
         # An evaluation costs about eval_iters training steps; keep it a small share of the run.
         interval = config.eval_interval or max(self.steps_per_epoch // 4, 4 * config.eval_iters)
         self.evals = EvalSchedule(interval, config.eval_share, timed=bool(config.max_minutes))
-        self.step, self.tokens_seen, self.stop_requested = 0, 0, False
+        self.saves = SaveSchedule(config.checkpoint_every_steps, config.checkpoint_every_minutes)
+        self.step, self.tokens_seen, self.stop_requested, self.stop_agreed = 0, 0, False, False
         self.last_losses: dict[str, float] = {}
         self.since = (0.0, 0)  # (elapsed seconds, tokens seen) at the last train-loss log
         self.chars_per_token = chars_per_token  # word and BPE tokens: losses are shown per character too
@@ -137,26 +142,19 @@ class Trainer:
         return [self.total_steps, self.budget.max_seconds]
 
     def should_stop(self) -> bool:
-        """Whether to stop now; under torchrun all ranks stop together, at rank 0's time."""
-        stop = self.budget.sync(self.stop_requested, self.device)
-        return stop or bool(self.config.max_iters and self.step >= self.config.max_iters) or self.budget.exhausted
-
-    def batch(self, split: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Training windows (titles dropped from a share), or validation windows of the same kind (none dropped)."""
-        shard, config = (self.context.rank, self.context.world_size), self.config
-        dropout = config.title_dropout if split == "train" and self.model.training else 0.0
-        x, y = self.dataset.get_batch(
-            split, config.batch_size, self.context_length, generator, shard, config.windows, dropout
-        )
-        if self.device.type == "cuda":
-            return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
-        return x.to(self.device), y.to(self.device)
+        """Whether to stop after this step: the plan (epochs, --max_iters) is done, the budget is spent or a stop
+        was asked for. Under torchrun the ranks agree on the time (rank 0's) and on any rank's stop request every
+        SYNC_EVERY steps only, so that steps do not wait on the host; all ranks stop at the same step."""
+        if not self.context.enabled or self.step % SYNC_EVERY == 0:
+            self.stop_agreed = self.budget.sync(self.stop_requested, self.device)
+        planned = self.steps_per_epoch * self.config.epochs
+        return self.stop_agreed or self.step >= min(planned, self.config.max_iters or planned) or self.budget.exhausted
 
     def accumulate_gradients(self) -> torch.Tensor:
         """Forward and backward over grad_accum micro-batches; returns their mean loss (a tensor, no sync)."""
         total = torch.zeros((), device=self.device)
         for micro_step in range(self.config.grad_accum):
-            x, y = self.batch("train", self.data_generator)
+            x, y = self.batches.get("train", self.data_generator, training=True)
             self.last_inputs = x
             with gradient_sync(self.forward, sync=micro_step == self.config.grad_accum - 1):
                 with autocast(self.device, self.dtype):
@@ -176,7 +174,8 @@ class Trainer:
         loss = self.accumulate_gradients()
         for optimizer in self.optimizer.optimizers.values():
             self.scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        if self.config.grad_clip > 0:  # 0: no clipping (as in nanoGPT)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         for optimizer in self.optimizer.optimizers.values():
             self.scaler.step(optimizer)
         self.scaler.update()
@@ -184,22 +183,18 @@ class Trainer:
         self.step += 1
         return loss
 
-    @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         """Mean loss over eval_iters batches per split; the same batches every time (fixed seed)."""
         self.model.eval()
-        losses = {}
-        for split in ("train", "val"):
-            generator = torch.Generator().manual_seed(self.config.seed + 1)
-            total = torch.zeros((), device=self.device)
-            for _ in range(self.config.eval_iters):
-                x, y = self.batch(split, generator)
-                with autocast(self.device, self.dtype):
-                    total += self.forward(x, y)[1]
-            losses[split] = mean_across_ranks(total / self.config.eval_iters, self.context).item()
+        seed, iters = self.config.seed + 1, self.config.eval_iters
+        self.last_losses = {
+            split: mean_across_ranks(
+                self.batches.mean_loss(self.forward, split, iters, seed, self.dtype), self.context
+            ).item()
+            for split in ("train", "val")
+        }
         self.model.train()
-        self.last_losses = losses
-        return losses
+        return self.last_losses
 
     def event(self, epoch: int, **metrics: float) -> dict[str, Any]:
         elapsed = round(self.elapsed(), 3)
@@ -224,6 +219,7 @@ class Trainer:
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
             raise diverged("the weights are not finite", self.step)
         rng = gather_from_all(randomness.capture(self.device), self.context)
+        self.saves.saved(self.budget.now)  # on every rank
         if self.checkpoints is None:
             return None
         checkpoint = Checkpoint(
@@ -253,41 +249,36 @@ class Trainer:
         self.logger.log(self.event(epoch, train_loss=value, tokens_per_s=tokens_per_s, lr=lr))
         self.since = (now, self.tokens_seen)
 
-    def run_steps(self, epoch: int, steps: int) -> bool:
-        """Up to `steps` optimizer steps of this epoch with logging, evaluations and periodic saves;
-        returns whether the run should stop early."""
-        for _ in range(steps):
-            started = time.perf_counter()
-            loss = self.train_step()
-            if self.threads is not None:
-                self.threads.after_step(time.perf_counter() - started)
-            self.progress_view.update()
-            if self.step % self.config.logging_steps == 0 or self.step == self.first_step + 1:  # from the first
-                self.log_train_loss(loss, epoch)
-            stop = self.should_stop()
-            if self.evals.due(self.step, self.budget.now):  # rank 0's time: every rank evaluates together
-                self.progress_view.write(f"step {self.step}: {self.losses_line(self.run_evaluation(epoch))}")
-            if stop:
-                return True
-            if self.checkpoints and self.checkpoints.due(self.step) and self.step % self.steps_per_epoch:
-                self.save(epoch, False, None)
-        return False
+    def end_of_epoch(self, epoch: int, completed: bool, final: bool) -> tuple[Path | None, dict[str, float] | None]:
+        """This step's losses (evaluating unless just done; under --max_minutes only when due or at the end) and
+        the epoch's checkpoint."""
+        losses = self.last_losses if self.evals.last_step == self.step else None
+        if losses is None and (final or self.evals.time_allows(self.budget.now)):
+            losses = self.run_evaluation(epoch)
+        path = self.save(epoch, completed, losses)
+        if losses:
+            self.progress_view.write(f"epoch {epoch}: {self.losses_line(losses)}, checkpoint {path}")
+        return path, losses
 
-    def epoch_end_losses(self, epoch: int, final: bool) -> dict[str, float] | None:
-        """This step's losses (evaluating unless just done); under --max_minutes only when due or at the end."""
-        if self.evals.last_step == self.step:
-            return self.last_losses
-        return self.run_evaluation(epoch) if final or self.evals.time_allows(self.budget.now) else None
+    def timed_step(self) -> torch.Tensor:
+        """train_step, its time told to the thread governor (on a CPU), the progress bar moved on."""
+        started = time.perf_counter()
+        loss = self.train_step()
+        if self.threads is not None:
+            self.threads.after_step(time.perf_counter() - started)
+        self.progress_view.update()
+        return loss
 
-    def train(self) -> TrainResult:
-        self.model.train()
-        first_epoch, done_in_epoch = divmod(self.step, self.steps_per_epoch)
-        if first_epoch >= self.config.epochs or (self.config.max_iters and self.step >= self.config.max_iters):
+    def begin(self) -> None:
+        """Refuse a run with nothing left to do; start the clock, the progress view and the thread governor."""
+        if self.step >= min(self.steps_per_epoch * self.config.epochs, self.config.max_iters or math.inf):
             raise UserError(
-                f"nothing left to train: the run is at step {self.step}, epoch {first_epoch} of "
-                f"{self.config.epochs}; raise --epochs or --max_iters to go on"
+                f"nothing left to train: the run is at step {self.step}, epoch {self.step // self.steps_per_epoch} "
+                f"of {self.config.epochs}; raise --epochs or --max_iters to go on"
             )
+        self.model.train()
         self.budget.restart()
+        self.saves.restart(self.budget.now)
         self.since = (self.elapsed(), self.tokens_seen)
         self.first_step, self.started = self.step, self.elapsed()
         hint = "--preset fast trains in minutes on a CPU" if self.device.type == "cpu" else ""
@@ -296,16 +287,27 @@ class Trainer:
         )
         probe = lambda threads: step_seconds(self.model, self.last_inputs, threads, self.dtype)  # noqa: E731
         self.threads = ThreadGovernor.for_training(self.device, self.context, self.progress_view.write, probe)
+
+    def train(self) -> TrainResult:
+        """The loop: a step and its log; an evaluation when due; at the end of an epoch or of the run, the epoch's
+        losses and checkpoint; between them, the periodic saves. Every rank takes each decision alike."""
+        self.begin()
         try:
-            for epoch in range(first_epoch + 1, self.config.epochs + 1):
-                stop = self.run_steps(epoch, self.steps_per_epoch - done_in_epoch)
-                done_in_epoch = 0
-                losses = self.epoch_end_losses(epoch, final=stop or epoch == self.config.epochs)
-                path = self.save(epoch, not stop or self.step % self.steps_per_epoch == 0, losses)
-                if losses:
-                    self.progress_view.write(f"epoch {epoch}: {self.losses_line(losses)}, checkpoint {path}")
-                if stop:
-                    break
+            while True:
+                epoch = self.step // self.steps_per_epoch + 1  # the epoch this step belongs to
+                loss = self.timed_step()
+                if self.step % self.config.logging_steps == 0 or self.step == self.first_step + 1:  # from the first
+                    self.log_train_loss(loss, epoch)
+                stop = self.should_stop()
+                if self.evals.due(self.step, self.budget.now):  # the agreed time: every rank evaluates together
+                    self.progress_view.write(f"step {self.step}: {self.losses_line(self.run_evaluation(epoch))}")
+                completed = self.step % self.steps_per_epoch == 0
+                if stop or completed:
+                    path, losses = self.end_of_epoch(epoch, completed, final=stop)
+                    if stop:
+                        break
+                elif self.saves.due(self.step, self.budget.now):
+                    self.save(epoch, False, None)
         finally:
             self.progress_view.close()
         return TrainResult(path, self.step, losses["train"], losses["val"])

@@ -167,3 +167,16 @@ def test_torchrun_trains_a_compiled_model(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "--compile failed" not in result.stderr
     assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["trainer"]["step"] == 3
+
+
+@pytest.mark.parametrize("every", [["--checkpoint_every_steps", "4"], ["--checkpoint_every_minutes", "0.0001"]])
+def test_periodic_saves_under_torchrun_do_not_deadlock(tmp_path, every):
+    """Every rank enters a periodic save at the same step (it gathers their random states): by the step, or by the
+    agreed time, never rank 0's own clock alone. Before, rank 0 waited in the save while the others trained on."""
+    (tmp_path / "movies.txt").write_text(TINY_TEXT * 10, encoding="utf-8")
+    args = ["--training_data", "movies.txt", *COMMON, "--batch_size", "4", "--out_dir", "ddp", *every]
+    result = torchrun(*args, "--dist_timeout_minutes", "1", "--outputs_dir", "o", cwd=tmp_path, timeout=150)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "ddp" / "last.pt").exists()
+    saved = [p.name for p in (tmp_path / "ddp").glob("epoch_*.pt")]
+    assert saved, "no checkpoint was written"

@@ -6,12 +6,14 @@ import pytest
 import torch
 
 from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint
+from moviegpt.checkpoint.storage import epoch_files
 from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
 from moviegpt.model import GPT, GPTConfig
 from moviegpt.runtime import CompiledModel
 from moviegpt.tokenizer.char import CharTokenizer
 from moviegpt.training import trainer as trainer_module
+from moviegpt.training.budget import SaveSchedule
 from moviegpt.training.config import TrainConfig
 from moviegpt.training.distributed import SINGLE, DistContext
 from moviegpt.training.optim import Optimizers, lr_factor, make_optimizer
@@ -43,9 +45,7 @@ def make_trainer(
     )
     config = TrainConfig(**{"batch_size": 8, "lr": 3e-3, "epochs": 1, "eval_iters": 2, "logging_steps": 5, **overrides})
     logger = RunLogger(tmp_path, "disabled", "test", {})
-    checkpoints = RunCheckpoints(
-        tmp_path, config.keep_checkpoints, config.checkpoint_every_minutes, config.checkpoint_every_steps
-    )
+    checkpoints = RunCheckpoints(tmp_path, config.keep_checkpoints)
     return Trainer(
         model,
         data,
@@ -472,17 +472,14 @@ def test_periodic_saves_mid_epoch_resume_exactly(tmp_path):
         assert torch.equal(a, b)
 
 
-def test_timed_checkpoints_fall_due_after_the_interval(tmp_path, monkeypatch):
-    from moviegpt.training import run_folder as run_checkpoints
-
-    clock = [100.0]
-    monkeypatch.setattr(run_checkpoints.time, "perf_counter", lambda: clock[0])
-    checkpoints = run_checkpoints.RunCheckpoints(tmp_path, every_minutes=0.5)
-    assert not checkpoints.due(step=7)
-    clock[0] += 29.0
-    assert not checkpoints.due(step=8)
-    clock[0] += 1.0
-    assert checkpoints.due(step=9)
+def test_timed_checkpoints_fall_due_after_the_interval_of_the_agreed_time():
+    """The agreed time (rank 0's under torchrun) decides, never a rank's own clock: every rank saves together."""
+    saves = SaveSchedule(every_steps=None, every_minutes=0.5)
+    saves.restart(100.0)
+    assert not saves.due(7, 100.0) and not saves.due(8, 129.0) and saves.due(9, 130.0)
+    saves.saved(130.0)
+    assert not saves.due(10, 131.0)
+    assert SaveSchedule(every_steps=5, every_minutes=None).due(10, 0.0)
 
 
 def test_nan_weights_stop_training_and_are_never_saved(tmp_path):
@@ -566,3 +563,28 @@ def test_only_the_two_newest_checkpoints_keep_the_optimizer_state(tmp_path):
     assert size["epoch_002.pt"] < 0.5 * size["epoch_004.pt"]  # the AdamW moments are twice the weights
     slim, _ = model_from_checkpoint(load_checkpoint(tmp_path / "epoch_002.pt"))  # still generates
     assert slim.config == trainer.model.config
+
+
+def test_warmup_lasts_its_steps_without_a_time_budget():
+    """A warmup longer than 5% of the run goes on to its end (the 5% cap is for --max_minutes budgets only)."""
+    config = TrainConfig(lr=1.0, warmup_iters=40, schedule="wsd")
+    assert lr_factor(config, step=19, progress=0.2, warmup=40) == pytest.approx(0.5)
+    assert lr_factor(config, step=19, progress=0.2, warmup=40, budget_used=0.05) == pytest.approx(1.0)
+
+
+def test_grad_clip_zero_turns_clipping_off(tmp_path):
+    """nanoGPT's meaning of 0; before, every gradient was scaled to a norm of 0 and nothing trained."""
+    trainer = make_trainer(tmp_path, grad_clip=0.0, weight_decay=0.0, max_iters=3)  # (decay alone moves weights)
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    trainer.train_step()
+    assert any(not torch.equal(p, q) for p, q in zip(trainer.model.parameters(), before, strict=True))
+
+
+def test_epoch_files_are_ordered_by_their_number_past_999(tmp_path):
+    """As text epoch_1000.pt sorts before epoch_999.pt: pruning would delete the newest and --resume go back."""
+    for n in (998, 1000, 999, 1001):
+        (tmp_path / f"epoch_{n:03d}.pt").touch()
+    assert [p.name for p in epoch_files(tmp_path)] == [f"epoch_{n}.pt" for n in (998, 999, 1000, 1001)]
+    checkpoints = RunCheckpoints(tmp_path, keep=2)
+    checkpoints.prune()
+    assert sorted(p.name for p in tmp_path.glob("epoch_*.pt")) == ["epoch_1000.pt", "epoch_1001.pt"]
