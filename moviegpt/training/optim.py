@@ -7,7 +7,7 @@ and biases (the speedrun recipe); either way one `Optimizers` object, stepped, s
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -23,8 +23,10 @@ WARMUP_SHARE = 0.05
 class Optimizers:
     """Several torch optimizers stepped as one; every param group carries its peak learning rate (`peak_lr`)."""
 
-    def __init__(self, optimizers: dict[str, torch.optim.Optimizer]):
+    def __init__(self, optimizers: dict[str, torch.optim.Optimizer], scaler: torch.amp.GradScaler | None = None):
+        """scaler: float16's loss scaling (disabled in other precisions)."""
         self.optimizers = optimizers
+        self.scaler = scaler or torch.amp.GradScaler("cpu", enabled=False)
         for optimizer in optimizers.values():
             for group in optimizer.param_groups:
                 group.setdefault("peak_lr", group["lr"])
@@ -36,6 +38,23 @@ class Optimizers:
     def set_lr_factor(self, factor: float) -> None:
         for group in self.param_groups:
             group["lr"] = group["peak_lr"] * factor
+
+    def step(self, params: Iterable[torch.Tensor], grad_clip: float) -> None:
+        """Unscale (float16), clip the gradient norm to grad_clip (0: no clipping, as in nanoGPT), step every
+        optimizer, and clear the gradients."""
+        for optimizer in self.optimizers.values():
+            self.scaler.unscale_(optimizer)
+        if grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(params, grad_clip)
+        for optimizer in self.optimizers.values():
+            self.scaler.step(optimizer)
+        self.scaler.update()
+        self.zero_grad(set_to_none=True)
+
+    def load_scaler_state(self, state: dict[str, Any]) -> None:
+        """A run saved in bfloat16 or float32 has an empty scaler state: resumed in float16 it starts a fresh one."""
+        if state and self.scaler.is_enabled():
+            self.scaler.load_state_dict(state)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for optimizer in self.optimizers.values():
@@ -74,7 +93,7 @@ def make_optimizer(
     if muon:
         ns_dtype = orthogonalisation_dtype(device, dtype)
         optimizers["muon"] = Muon(muon, lr=config.muon_lr, weight_decay=0.0, momentum=0.95, ns_dtype=ns_dtype)
-    return Optimizers(optimizers)
+    return Optimizers(optimizers, torch.amp.GradScaler(device.type, enabled=dtype == torch.float16))
 
 
 def lr_factor(config: TrainConfig, step: int, progress: float, warmup: int, budget_used: float = 0.0) -> float:

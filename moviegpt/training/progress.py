@@ -54,6 +54,17 @@ class Progress:
         done = max(step - self.first, 1)
         return (self.total - step) * elapsed / done
 
+    def report(
+        self, step: int, loss: float, tokens_per_s: float, elapsed: float, seconds_per_step: float, budget_left=None
+    ) -> None:
+        """A train-loss log with the time left (the budget's, else the remaining steps' at this speed)."""
+        left = self.left(step, seconds_per_step * max(step - self.first, 1), budget_left)
+        self.log(step, loss, tokens_per_s, elapsed, left, self.per_char(loss))
+
+    def losses_line(self, losses: dict[str, float]) -> str:
+        val = losses["val"]
+        return f"train loss {losses['train']:.4f}, val loss {val:.4f}{self.per_char(val)}"
+
     def per_char(self, loss: float) -> str:
         """The loss in bits per character, where tokens are not characters (comparable across tokenizers)."""
         return f" ({loss / self.chars_per_token / math.log(2):.3f} bits/char)" if self.chars_per_token != 1 else ""

@@ -71,7 +71,6 @@ class Trainer:
         self.checkpoints, self.header = checkpoints, header or {}
         self.context_length = model.config.context_length
         self.optimizer = make_optimizer(self.model, config, device, dtype)
-        self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
         self.data_generator = torch.Generator().manual_seed(config.seed)
         self.batches = Batches(dataset, config, self.context_length, context, device)
         compiled = CompiledModel(self.model) if resolve_compile(config.compile, device) else self.model
@@ -101,7 +100,7 @@ class Trainer:
         """What exact resume needs besides the weights: optimizer, scaler, counters, clock, every rank's RNGs."""
         return {
             "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
+            "scaler": self.optimizer.scaler.state_dict(),
             "epoch": epoch,
             "epoch_completed": epoch_completed,
             "step": self.step,
@@ -119,7 +118,7 @@ class Trainer:
         scaler, counters, training time and this rank's RNGs. The weights are the caller's to load; the position in
         the epoch follows from the step."""
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scaler.load_state_dict(state["scaler"])
+        self.optimizer.load_scaler_state(state["scaler"])
         self.step, self.tokens_seen = state["step"], state["tokens_seen"]
         self.budget.load_state_dict(state.get("budget") or {})
         self.schedule.load_state_dict(state.get("lr") or {}, self.horizon())
@@ -130,8 +129,7 @@ class Trainer:
         self.data_generator.set_state(state["rng"]["data"])
         randomness.restore_rank(state["rng"], self.context.rank, self.device, self.config.seed + self.context.rank)
 
-    def request_stop(self) -> None:
-        """Finish the current step, then evaluate, checkpoint and return (as --max_iters would)."""
+    def request_stop(self) -> None:  # finish the current step, then evaluate, checkpoint and return
         self.stop_requested = True
 
     def elapsed(self) -> float:
@@ -163,7 +161,7 @@ class Trainer:
                     else:  # the model's own (plain) loss is not computed
                         loss = self.plot_weights.loss(self.forward(x)[0], y)
                 loss = loss / self.config.grad_accum
-                self.scaler.scale(loss).backward()
+                self.optimizer.scaler.scale(loss).backward()
             total += loss.detach()
             self.tokens_seen += x.numel() * self.context.world_size  # all ranks together
         return total
@@ -172,14 +170,7 @@ class Trainer:
         """One optimizer step; returns the loss as a tensor, so no host synchronisation happens here."""
         self.optimizer.set_lr_factor(self.schedule.factor(self.step))
         loss = self.accumulate_gradients()
-        for optimizer in self.optimizer.optimizers.values():
-            self.scaler.unscale_(optimizer)
-        if self.config.grad_clip > 0:  # 0: no clipping (as in nanoGPT)
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-        for optimizer in self.optimizer.optimizers.values():
-            self.scaler.step(optimizer)
-        self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.step(self.model.parameters(), self.config.grad_clip)
         self.step += 1
         return loss
 
@@ -200,7 +191,7 @@ class Trainer:
         elapsed = round(self.elapsed(), 3)
         return {"step": self.step, "epoch": epoch, "tokens_seen": self.tokens_seen, "elapsed_s": elapsed, **metrics}
 
-    def run_evaluation(self, epoch: int) -> dict[str, float]:
+    def run_evaluation(self, epoch: int, announce: bool = False) -> dict[str, float]:
         start = self.budget.now
         losses = self.evaluate()
         self.budget.sync(False, self.device)  # how long it took, as rank 0 measured it (every rank decides alike)
@@ -211,6 +202,8 @@ class Trainer:
         self.logger.log(
             self.event(epoch, eval_train_loss=losses["train"], val_loss=losses["val"], val_perplexity=val_perplexity)
         )
+        if announce:
+            self.progress_view.write(f"step {self.step}: {self.progress_view.losses_line(losses)}")
         return losses
 
     def save(self, epoch: int, epoch_completed: bool, losses: dict[str, float] | None) -> Path | None:
@@ -230,10 +223,6 @@ class Trainer:
         )
         return self.checkpoints.write(epoch, checkpoint, losses["val"] if losses else None)
 
-    def losses_line(self, losses: dict[str, float]) -> str:
-        val = losses["val"]
-        return f"train loss {losses['train']:.4f}, val loss {val:.4f}{self.progress_view.per_char(val)}"
-
     def log_train_loss(self, loss: torch.Tensor, epoch: int) -> None:
         """Synchronise once every logging_steps: check the loss, show it and log it."""
         value = mean_across_ranks(loss, self.context).item()
@@ -241,10 +230,9 @@ class Trainer:
             raise diverged(f"loss is {value}", self.step)
         now = self.elapsed()
         tokens_per_s = (self.tokens_seen - self.since[1]) / max(now - self.since[0], 1e-9)
-        budget = self.budget
-        left = self.progress_view.left(self.step, now - self.started, budget.max_seconds and budget.max_seconds - now)
-        self.progress_view.log(self.step, value, tokens_per_s, now, left, self.progress_view.per_char(value))
-        self.progress_view.epoch_time(self.steps_per_epoch, (now - self.started) / max(self.step - self.first_step, 1))
+        per_step, budget = (now - self.started) / max(self.step - self.first_step, 1), self.budget.max_seconds
+        self.progress_view.report(self.step, value, tokens_per_s, now, per_step, budget and budget - now)
+        self.progress_view.epoch_time(self.steps_per_epoch, per_step)
         lr = self.optimizer.param_groups[0]["lr"]
         self.logger.log(self.event(epoch, train_loss=value, tokens_per_s=tokens_per_s, lr=lr))
         self.since = (now, self.tokens_seen)
@@ -257,11 +245,10 @@ class Trainer:
             losses = self.run_evaluation(epoch)
         path = self.save(epoch, completed, losses)
         if losses:
-            self.progress_view.write(f"epoch {epoch}: {self.losses_line(losses)}, checkpoint {path}")
+            self.progress_view.write(f"epoch {epoch}: {self.progress_view.losses_line(losses)}, checkpoint {path}")
         return path, losses
 
-    def timed_step(self) -> torch.Tensor:
-        """train_step, its time told to the thread governor (on a CPU), the progress bar moved on."""
+    def timed_step(self) -> torch.Tensor:  # the step's time goes to the thread governor (on a CPU)
         started = time.perf_counter()
         loss = self.train_step()
         if self.threads is not None:
@@ -300,7 +287,7 @@ class Trainer:
                     self.log_train_loss(loss, epoch)
                 stop = self.should_stop()
                 if self.evals.due(self.step, self.budget.now):  # the agreed time: every rank evaluates together
-                    self.progress_view.write(f"step {self.step}: {self.losses_line(self.run_evaluation(epoch))}")
+                    self.run_evaluation(epoch, announce=True)
                 completed = self.step % self.steps_per_epoch == 0
                 if stop or completed:
                     path, losses = self.end_of_epoch(epoch, completed, final=stop)

@@ -420,7 +420,7 @@ def test_the_model_is_on_its_device_before_the_optimizer_compile_and_data_parall
 def fake_state(trainer: Trainer) -> dict:
     return {
         "optimizer": {},
-        "scaler": trainer.scaler.state_dict(),
+        "scaler": trainer.optimizer.scaler.state_dict(),
         "step": 1,
         "tokens_seen": 1,
         "rng": {"data": trainer.data_generator.get_state(), "torch": torch.get_rng_state()},
@@ -588,3 +588,17 @@ def test_epoch_files_are_ordered_by_their_number_past_999(tmp_path):
     checkpoints = RunCheckpoints(tmp_path, keep=2)
     checkpoints.prune()
     assert sorted(p.name for p in tmp_path.glob("epoch_*.pt")) == ["epoch_1000.pt", "epoch_1001.pt"]
+
+
+def test_resuming_in_float16_a_run_saved_in_another_precision_starts_a_fresh_scaler():
+    """A bfloat16 or float32 run saves an empty GradScaler state; GradScaler.load_state_dict({}) raises, so a
+    resume with --dtype float16 on CUDA crashed. (The CPU's GradScaler stands in for CUDA's: the same class.)"""
+    model = GPT(GPTConfig(vocab_size=10, context_length=8, n_embd=16, n_head=2, n_layer=1))
+    saved = make_optimizer(model, TrainConfig(), torch.device("cpu"), torch.float32).scaler.state_dict()
+    assert saved == {}
+    fp16 = make_optimizer(model, TrainConfig(), torch.device("cpu"), torch.float32)
+    fp16.scaler = torch.amp.GradScaler("cpu", enabled=True)
+    with pytest.raises(RuntimeError):
+        fp16.scaler.load_state_dict(saved)
+    fp16.load_scaler_state(saved)
+    assert fp16.scaler.get_scale() == 65536.0
