@@ -10,6 +10,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from moviegpt import runtime
 from moviegpt.model import GPT, GPTConfig
 from moviegpt.settings import build
+from moviegpt.training import muon
 from moviegpt.training.config import TrainConfig
 from moviegpt.training.dtype_probe import fastest_cpu_dtype
 from moviegpt.training.muon import Muon
@@ -98,3 +99,15 @@ def test_a_cpu_without_native_bfloat16_makes_no_bfloat16_tensor_in_a_training_st
         trainer.train_step()
     assert (torch.bfloat16 in recorder.dtypes) is native
     assert trainer.optimizer.optimizers["muon"].ns_dtype == dtype
+
+
+def test_the_gram_space_iteration_gives_the_plain_iterations_result():
+    """For wide matrices in float32 the iteration runs on X X^T and multiplies X once: the same orthogonalisation
+    (against float64's plain iteration, as close as float32's plain iteration)."""
+    torch.manual_seed(0)
+    wide = torch.randn(3, 32, 128, dtype=torch.float64)
+    exact = muon.orthogonalise(wide, torch.float64)  # (float64: the plain iteration)
+    plain = muon.orthogonalise(wide.float(), torch.float32).double()
+    gram = muon.in_gram_space(wide.float() / wide.float().norm(dim=(-2, -1), keepdim=True), muon.COEFFICIENTS, 5)
+    assert (gram.double() - exact).abs().max() < max(3 * (plain - exact).abs().max().item(), 1e-6)
+    assert torch.allclose(muon.orthogonalise(wide.float(), torch.float32), gram, atol=1e-5)
