@@ -101,13 +101,15 @@ class CausalSelfAttention(nn.Module):
     ) -> torch.Tensor:
         """angles: the rotary (cos, sin) of the positions of x, or None with learned positions."""
         batch, time, channels = x.shape
-        q, k, v = self.qkv(x).split(channels, dim=2)
-        # (batch, head, time, head_size); scaled_dot_product_attention scales by 1/sqrt(head_size) by default.
-        q, k, v = (t.view(batch, time, self.n_head, -1).transpose(1, 2) for t in (q, k, v))
+        qkv = self.qkv(x).view(batch, time, 3, self.n_head, channels // self.n_head)
+        # Queries and keys are normalised and rotated together, as one tensor (2, batch, head, time, head_size);
+        # scaled_dot_product_attention scales by 1/sqrt(head_size) by default.
+        qk, v = qkv[:, :, :2].permute(2, 0, 3, 1, 4), qkv[:, :, 2].transpose(1, 2)
         if self.qk_norm:
-            q, k = F.rms_norm(q, (q.size(-1),)), F.rms_norm(k, (k.size(-1),))
+            qk = F.rms_norm(qk, (qk.size(-1),))
         if angles is not None:
-            q, k = rotate(q, *angles), rotate(k, *angles)
+            qk = rotate(qk, *angles)
+        q, k = qk.unbind(0)
         dropout = self.dropout if self.training else 0.0
         mask = None
         if cache is not None:
