@@ -193,22 +193,29 @@ def resolve_compile(choice: bool | None, device: torch.device) -> bool:
 
 
 def compile_errors() -> tuple[type[Exception], ...]:
-    """What a failed compilation raises at the first call (no C++ compiler, an unsupported backend or operation).
-    An error of the model itself (a shape bug, out of memory) is not one of these and reaches the user as it is.
-    (torch._dynamo is read here, once torch.compile has loaded it: importing it costs a second at start-up.)"""
+    """What a failed compilation raises (no C++ compiler, a generated kernel g++ cannot build, an unsupported
+    operation). An error of the model itself (a shape bug, out of memory) is not one of these and reaches the user
+    as it is. (torch._dynamo and torch._inductor are read here, once torch.compile has loaded them: importing them
+    costs a second at start-up.)"""
     errors = torch._dynamo.exc
-    return errors.BackendCompilerFailed, errors.Unsupported, errors.InternalTorchDynamoError
+    inductor = getattr(getattr(torch._inductor, "exc", None), "InductorError", None)
+    found = (errors.BackendCompilerFailed, errors.Unsupported, errors.InternalTorchDynamoError)
+    return found + ((inductor,) if inductor else ())
 
 
 class CompiledModel(torch.nn.Module):
-    """torch.compile(model) as a module (DistributedDataParallel can wrap it), falling back to the eager model with a
-    warning when compiling fails. torch.compile is lazy, so the failures surface at the first call, the only one
-    guarded: any later error, and any error that is not a compilation failure, is raised as it is."""
+    """torch.compile(model) as a module (DistributedDataParallel can wrap it), falling back to the eager model for
+    good, with a one-line warning, when compiling fails. torch.compile is lazy and compiles again for a new mode or
+    shape (the first evaluation's eval-mode forward), so every call is guarded; any error that is not a compilation
+    failure is raised as it is. On a CPU the compiler runs in this process (no pool of compile workers that could
+    outlive a failure)."""
 
     def __init__(self, model: torch.nn.Module):
         super().__init__()
+        if next(model.parameters()).device.type == "cpu":
+            torch._inductor.config.compile_threads = 1
         self.compiled = torch.compile(model)
-        self.eager, self.first_call = False, True
+        self.eager = False
 
     @property
     def model(self) -> torch.nn.Module:
@@ -216,15 +223,15 @@ class CompiledModel(torch.nn.Module):
         return self.compiled._orig_mod
 
     def forward(self, *args, **kwargs):
-        if not self.first_call:
-            return self.model(*args, **kwargs) if self.eager else self.compiled(*args, **kwargs)
-        self.first_call = False
+        if self.eager:
+            return self.model(*args, **kwargs)
         try:
             return self.compiled(*args, **kwargs)
         except compile_errors() as exc:
             cause = getattr(exc, "inner_exception", exc)  # what the compiler backend itself raised
-            reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-            warnings.warn(f"--compile failed, training without it: {reason}", stacklevel=2)
+            lines = str(cause).strip().splitlines()
+            reason = next((line for line in lines if "Error" in line), lines[0] if lines else type(cause).__name__)
+            warnings.warn(f"--compile failed, training without it: {reason.strip()[:200]}", stacklevel=2)
             self.eager = True
             return self.model(*args, **kwargs)
 

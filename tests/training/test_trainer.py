@@ -237,6 +237,25 @@ def compile_with_backend(monkeypatch, backend) -> None:
     monkeypatch.setattr(torch, "compile", lambda model: compile_(model, backend=backend))
 
 
+def test_a_compile_failure_at_a_later_call_falls_back_once(tmp_path, monkeypatch):
+    """The first evaluation's eval-mode forward compiles anew: a g++ failure there (CppCompileError on this CPU)
+    fell through the first-call guard as a 2,781-line traceback. Now any call's compile failure falls back, once."""
+    compiles = []
+
+    def fails_the_second_time(graph, example_inputs):
+        compiles.append(1)
+        if len(compiles) > 1:
+            raise RuntimeError("CppCompileError: C++ compile error")
+        return graph
+
+    compile_with_backend(monkeypatch, fails_the_second_time)
+    trainer = make_trainer(tmp_path, max_iters=3, compile=True, eval_iters=1)
+    with pytest.warns(UserWarning, match="--compile failed, training without it") as warned:
+        result = trainer.train()
+    assert result.step == 3 and math.isfinite(result.val_loss) and trainer.forward.eager
+    assert len([w for w in warned if "--compile failed" in str(w.message)]) == 1
+
+
 def test_compile_failure_falls_back_to_eager_with_a_warning(tmp_path, monkeypatch):
     def broken(graph, example_inputs):
         raise RuntimeError("no C++ compiler found")
