@@ -27,6 +27,7 @@ class KVCache:
         self.offset = 0  # absolute position of the first slot (rotary models slide the window past the context)
         self.pad: torch.Tensor | None = None  # (batch,) padding at the start of each row, in positions
         self.previous: torch.Tensor | None = None  # the last position's token embedding (smear)
+        self.last_keys: list[torch.Tensor | None] = [None] * sizes.n_layer  # each layer's last own key (key offset)
 
     def positions(self, start: int, end: int, device: torch.device) -> torch.Tensor:
         """Positions of slots start..end: (time,), or (batch, time) counted from each row's first real token."""
@@ -52,9 +53,21 @@ class KVCache:
         self.data[layer, 1, :, :, start:end] = v
         return self.data[layer, 0, :, :, :end], self.data[layer, 1, :, :, :end]
 
+    def own_key(self, layer: int, k: torch.Tensor, start: int) -> torch.Tensor | None:
+        """With the key offset the cache keeps offset keys: the own key of slot start - 1 (None at slot 0), which
+        the first new position takes half of; k's last own key is kept for the next call."""
+        before = self.last_keys[layer] if start > 0 else None
+        self.last_keys[layer] = k[:, :, -1:]
+        return before
+
     def reorder(self, rows: torch.Tensor) -> None:
-        """Keep the batch rows given (beam search), in that order."""
+        """Keep the batch rows given (beam search), in that order: every value the cache keeps per row."""
         self.data = self.data.index_select(2, rows)
+        self.last_keys = [None if k is None else k.index_select(0, rows) for k in self.last_keys]
+        if self.previous is not None:
+            self.previous = self.previous.index_select(0, rows)
+        if self.pad is not None:
+            self.pad = self.pad.index_select(0, rows)
 
     def slide(self, n: int) -> None:
         """Forget the oldest n positions (for rotary models, whose attention depends only on relative positions)."""

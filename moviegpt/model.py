@@ -43,43 +43,48 @@ def norm_layer(config: GPTConfig) -> nn.Module:
 
 
 class RotaryTables:
-    """cos and sin of the rotary angles of positions 0..n in float32, computed once (again only for a longer n or
-    another device), not for queries and keys in every layer on every call."""
+    """The rotary angles' cos and sin of positions 0..n in float32, computed once (again only for a longer n or
+    another device), not for queries and keys in every layer on every call. Both are laid out full width, sin with
+    the first half negated, so a rotation is x cos + swap_halves(x) sin: four operations instead of eight."""
 
     def __init__(self, head_size: int, base: float):
         self.freqs = base ** (-torch.arange(head_size // 2, dtype=torch.float32) / (head_size // 2))
         self.tables: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, positions: torch.Tensor, limit: int) -> Angles:
-        """(cos, sin) at positions (time,) or (batch, time), all below `limit`, shaped to broadcast over heads."""
+        """(cos, signed sin) at positions (time,) or (batch, time), all below `limit`, shaped to broadcast over
+        heads."""
         device = positions.device
         if device not in self.tables or len(self.tables[device][0]) < limit:
             angles = torch.arange(max(limit, 256), device=device).float()[:, None] * self.freqs.to(device)
-            self.tables[device] = (angles.cos(), angles.sin())
+            cos, sin = angles.cos(), angles.sin()
+            self.tables[device] = (torch.cat((cos, cos), dim=-1), torch.cat((-sin, sin), dim=-1))
         cos, sin = (table[positions] for table in self.tables[device])
         return (cos, sin) if positions.dim() == 1 else (cos.unsqueeze(1), sin.unsqueeze(1))
 
 
 def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotary position embedding of x (batch, head, time, head_size), given the angles' cos and sin."""
+    """Rotary position embedding of x (..., time, head_size): each pair (x1, x2) of the halves turned by its angle,
+    (x1 cos - x2 sin, x2 cos + x1 sin), given RotaryTables' full-width cos and signed sin."""
     half = x.shape[-1] // 2
-    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
-    x1, x2 = x[..., :half], x[..., half:]
-    return torch.cat((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+    return x * cos.to(x.dtype) + torch.cat((x[..., half:], x[..., :half]), dim=-1) * sin.to(x.dtype)
 
 
-def offset_keys(k: torch.Tensor, first: torch.Tensor | None = None) -> torch.Tensor:
+def offset_keys(
+    k: torch.Tensor, first: torch.Tensor | None = None, before: torch.Tensor | None = None, start: int = 0
+) -> torch.Tensor:
     """Key offset (modded-nanogpt): the slower-turning half of each head's rotary pairs take the previous position's
-    key, so a query can find the position after an earlier copy of its token in one layer. A row's first position
-    (slot 0, or `first` (batch,) for left-padded rows) keeps its own key."""
+    key, so a query can find the position after an earlier copy of its token in one layer. k holds slots start..
+    (a cache's new positions, `before` the own key of slot start - 1); a row's first position (slot 0, or `first`
+    (batch,) for left-padded rows) keeps its own key."""
     half, quarter = k.shape[-1] // 2, k.shape[-1] // 4
-    previous = torch.cat([k[:, :, :1], k[:, :, :-1]], dim=2)  # slot 0's "previous" is its own key
+    previous = torch.cat([k[:, :, :1] if before is None else before, k[:, :, :-1]], dim=2)  # slot 0: its own
     if first is None:
         pieces = (k[..., :quarter], previous[..., quarter:half], k[..., half:-quarter], previous[..., -quarter:])
         return torch.cat(pieces, dim=-1)
     dims = torch.zeros(k.shape[-1], dtype=torch.bool, device=k.device)
     dims[quarter:half] = dims[half + quarter :] = True
-    later = torch.arange(k.shape[2], device=k.device)[None, :] > first[:, None]  # (batch, time)
+    later = torch.arange(start, start + k.shape[2], device=k.device)[None, :] > first[:, None]  # (batch, time)
     return torch.where(later[:, None, :, None] & dims, previous, k)
 
 
@@ -113,10 +118,12 @@ class CausalSelfAttention(nn.Module):
         dropout = self.dropout if self.training else 0.0
         mask = None
         if cache is not None:
+            if self.key_offset:  # the cache keeps offset keys, and the last own key for the next position's
+                k = offset_keys(k, cache.first_real(), cache.own_key(layer, k, start), start)
             k, v = cache.update(layer, k, v, start)
             mask = cache.mask(start, time, x.device)  # new queries see the cached positions and the new ones
-        if self.key_offset:  # on every key so far: the cache keeps each position's own
-            k = offset_keys(k, cache.first_real() if cache is not None else None)
+        elif self.key_offset:
+            k = offset_keys(k)
         causal = mask is None and start == 0 and time > 1
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal, scale=self.scale

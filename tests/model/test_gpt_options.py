@@ -10,7 +10,7 @@ from moviegpt.errors import UserError
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.search import generate_ids
 from moviegpt.kv_cache import KVCache
-from moviegpt.model import GPT, GPTConfig, ReLUSquared, RotaryTables, offset_keys
+from moviegpt.model import GPT, GPTConfig, ReLUSquared, RotaryTables, offset_keys, rotate
 from moviegpt.tokenizer.char import CharTokenizer
 
 OPTIONS = {
@@ -196,13 +196,31 @@ def test_relu_squared_and_its_gradient_are_autograds():
 
 
 def test_rotary_tables_give_the_angles_computed_anew():
-    """cos and sin looked up in tables made once equal those computed from the positions, also past the first
-    table's length (a sliding cache) and per row (left-padded rows)."""
+    """cos and sin looked up in tables made once equal those computed from the positions (full width, sin signed
+    so that a rotation is x cos + swap(x) sin), also past the first table's length and per row (padded rows)."""
     tables, half, base = RotaryTables(8, 10000.0), 4, 10000.0
     for positions in (torch.arange(5), torch.arange(300, 310), torch.tensor([[0, 1, 2], [0, 0, 1]])):
         angles = positions.float().unsqueeze(-1) * base ** (-torch.arange(half).float() / half)
-        cos, sin = tables(positions, int(positions.max()) + 1)
-        expected = (
-            (angles.cos(), angles.sin()) if positions.dim() == 1 else (angles.cos()[:, None], angles.sin()[:, None])
-        )
-        assert torch.equal(cos, expected[0]) and torch.equal(sin, expected[1])
+        cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([-angles.sin(), angles.sin()], -1)
+        expected = (cos, sin) if positions.dim() == 1 else (cos[:, None], sin[:, None])
+        got = tables(positions, int(positions.max()) + 1)
+        assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+    x, (cos, sin) = torch.randn(2, 3, 5, 8), tables(torch.arange(5), 5)
+    x1, x2, c, s = x[..., :4], x[..., 4:], cos[:, :4], sin[:, 4:]
+    assert torch.equal(rotate(x, cos, sin), torch.cat((x1 * c - x2 * s, x1 * s + x2 * c), -1))
+
+
+def test_a_reordered_cache_takes_every_per_row_value_along():
+    """Beam search reorders the cache's rows: the smear's previous embedding and the key offset's last own key go
+    with their row (before, a reordered row read another row's previous token)."""
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(vocab_size=12, context_length=16, n_embd=16, n_head=2, n_layer=2, position="rope",
+                        smear=True, key_offset=True)).eval()  # fmt: skip
+    with torch.no_grad():
+        gpt.smear_lambda.fill_(1.0)
+        cache = gpt.new_cache(2, torch.device("cpu"), torch.float32)
+        gpt(torch.tensor([[1, 2, 3, 4], [5, 6, 7, 8]]), cache=cache)
+        cache.reorder(torch.tensor([1, 1]))
+        both = gpt(torch.tensor([[9], [9]]), cache=cache)[0][:, -1]
+        alone = gpt(torch.tensor([[5, 6, 7, 8, 9]]))[0][0, -1]
+    assert torch.allclose(both[0], alone, atol=1e-5) and torch.allclose(both[1], alone, atol=1e-5)
