@@ -70,22 +70,32 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tenso
     return x * cos.to(x.dtype) + torch.cat((x[..., half:], x[..., :half]), dim=-1) * sin.to(x.dtype)
 
 
-def offset_keys(
-    k: torch.Tensor, first: torch.Tensor | None = None, before: torch.Tensor | None = None, start: int = 0
-) -> torch.Tensor:
-    """Key offset (modded-nanogpt): the slower-turning half of each head's rotary pairs take the previous position's
-    key, so a query can find the position after an earlier copy of its token in one layer. k holds slots start..
-    (a cache's new positions, `before` the own key of slot start - 1); a row's first position (slot 0, or `first`
-    (batch,) for left-padded rows) keeps its own key."""
-    half, quarter = k.shape[-1] // 2, k.shape[-1] // 4
-    previous = torch.cat([k[:, :, :1] if before is None else before, k[:, :, :-1]], dim=2)  # slot 0: its own
-    if first is None:
-        pieces = (k[..., :quarter], previous[..., quarter:half], k[..., half:-quarter], previous[..., -quarter:])
-        return torch.cat(pieces, dim=-1)
-    dims = torch.zeros(k.shape[-1], dtype=torch.bool, device=k.device)
+def offset_dims(head_size: int) -> torch.Tensor:
+    """Which dimensions of a key the key offset takes from the previous position: the slower-turning half of each
+    of the two halves of rotary pairs."""
+    half, quarter = head_size // 2, head_size // 4
+    dims = torch.zeros(head_size, dtype=torch.bool)
     dims[quarter:half] = dims[half + quarter :] = True
-    later = torch.arange(start, start + k.shape[2], device=k.device)[None, :] > first[:, None]  # (batch, time)
-    return torch.where(later[:, None, :, None] & dims, previous, k)
+    return dims
+
+
+def offset_keys(
+    k: torch.Tensor,
+    first: torch.Tensor | None = None,
+    before: torch.Tensor | None = None,
+    start: int = 0,
+    dims: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Key offset (modded-nanogpt): the slower-turning half of each head's rotary pairs (`dims`) take the previous
+    position's key, so a query can find the position after an earlier copy of its token in one layer. k holds
+    slots start.. (a cache's new positions, `before` the own key of slot start - 1); a row's first position (slot 0,
+    or `first` (batch,) for left-padded rows) keeps its own key."""
+    dims = offset_dims(k.shape[-1]).to(k.device) if dims is None else dims
+    previous = torch.cat([k[:, :, :1] if before is None else before, k[:, :, :-1]], dim=2)  # slot 0: its own
+    if first is not None:
+        later = torch.arange(start, start + k.shape[2], device=k.device)[None, :] > first[:, None]  # (batch, time)
+        dims = later[:, None, :, None] & dims
+    return torch.where(dims, previous, k)
 
 
 class CausalSelfAttention(nn.Module):
@@ -100,6 +110,8 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(config.dropout)
         self.scale = config.n_embd**-0.5 if config.attention_scale == "n_embd" else None  # None: head_size
         self.qk_norm, self.key_offset = config.qk_norm, config.key_offset
+        if config.key_offset:  # (not saved: made from the sizes)
+            self.register_buffer("offset_dims", offset_dims(config.n_embd // config.n_head), persistent=False)
 
     def forward(
         self, x: torch.Tensor, angles: Angles | None, cache: KVCache | None = None, layer: int = 0, start: int = 0
@@ -119,11 +131,11 @@ class CausalSelfAttention(nn.Module):
         mask = None
         if cache is not None:
             if self.key_offset:  # the cache keeps offset keys, and the last own key for the next position's
-                k = offset_keys(k, cache.first_real(), cache.own_key(layer, k, start), start)
+                k = offset_keys(k, cache.first_real(), cache.own_key(layer, k, start), start, self.offset_dims)
             k, v = cache.update(layer, k, v, start)
             mask = cache.mask(start, time, x.device)  # new queries see the cached positions and the new ones
         elif self.key_offset:
-            k = offset_keys(k)
+            k = offset_keys(k, dims=self.offset_dims)
         causal = mask is None and start == 0 and time > 1
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=causal, scale=self.scale
