@@ -173,10 +173,37 @@ def movies_ablation(results: list[dict]) -> str:
     return stamp_line + table(["change", *TITLE_COLUMNS], rows)
 
 
+def cpu_speed(results: list[dict]) -> str:
+    """bench/cpu_speed.py on this CPU as it is and made to act as an AVX2-only one, at two threads and one."""
+    first = results[0]
+    lines = [f"Measured on {first['machine']}, {first['date']}; the median of "
+             f"{len(first['rows'][0]['rounds'])} interleaved rounds of {first['steps']} training steps per recipe; "
+             "generation: batch 1, 300 characters, no guidance.\n"]  # fmt: skip
+    rows = []
+    for result in results:
+        base = result["rows"][-1]
+        for row in result["rows"]:
+            rows.append([result["label"], f"{result['threads']}", row["recipe"], row["dtype"],
+                         f"{row['tokens_per_s']:,.0f} ({row['tokens_per_s'] / base['tokens_per_s']:.2f}x)",
+                         f"{row['chars_per_s']:,.0f} ({row['chars_per_s'] / base['chars_per_s']:.2f}x)"])  # fmt: skip
+    columns = ["CPU", "threads", "recipe", "dtype (auto)", "training tokens/s (vs nanoGPT)", "generation chars/s"]
+    lines += [f"- {r['label']}: {r['cpu']}, with `{r['command']}`" for r in results]
+    quick = [f"{r['label']}: {r['quickstart_steps']:,} steps" for r in results if "quickstart_steps" in r]
+    note = f"\nThe README's quick start in its 3 minutes: {'; '.join(quick)}.\n" if quick else ""
+    return "\n".join(lines) + "\n\n" + table(columns, rows) + note
+
+
+CPU_SPEED = {
+    "cpu_speed_native.json": "as it is (AVX-512 with native bfloat16)",
+    "cpu_speed_avx2.json": "acting as AVX2-only (no native bfloat16)",
+    "cpu_speed_avx2_1thread.json": "acting as AVX2-only, one thread",
+}
+
 MULTI: dict[str, tuple[dict[str, str], Callable[[list[dict]], str], str]] = {  # marker -> (files, renderer, key)
     "title_ablation": (ABLATION, title_ablation, "change"),
     "title_movies_ablation": (MOVIES_ABLATION, movies_ablation, "change"),
     "glance": (GLANCE, glance, "recipe"),
+    "cpu_speed": (CPU_SPEED, cpu_speed, "label"),
 }
 
 RENDERERS: dict[str, tuple[str, Callable[[dict], str]]] = {  # marker name -> (results file, renderer)

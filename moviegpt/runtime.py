@@ -175,14 +175,14 @@ def physical_cores() -> int:
     return max(1, allowed // per_core)
 
 
-def configure_backends(device: torch.device) -> None:
-    """TF32 matrix products on CUDA (Ampere and newer): fp32 accuracy for training, much faster. On a CPU one
-    thread per physical core, unless OMP_NUM_THREADS says otherwise (torchrun with several CPU processes)."""
+def configure_backends(device: torch.device, threads: int | None = None) -> None:
+    """TF32 matrix products on CUDA (Ampere and newer): fp32 accuracy for training, much faster. On a CPU `threads`,
+    else one thread per physical core, unless OMP_NUM_THREADS says otherwise (torchrun with CPU processes)."""
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    elif device.type == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
-        torch.set_num_threads(physical_cores())
+    elif device.type == "cpu" and (threads or not os.environ.get("OMP_NUM_THREADS")):
+        torch.set_num_threads(threads or physical_cores())
 
 
 def resolve_compile(choice: bool | None, device: torch.device) -> bool:

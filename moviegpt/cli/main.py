@@ -36,6 +36,8 @@ def command_for(settings: Settings) -> Command:
             if not command.checkpoint:
                 raise UserError(f"--{flag} needs --checkpoint ({what})")
             return run
+    if command.interactive and not command.checkpoint:  # (it would train the original preset first: hours)
+        raise UserError("--interactive needs --checkpoint (the model to talk to)")
     if command.poster_from:
         return poster_from_command
     if command.compare:

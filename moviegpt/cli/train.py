@@ -37,7 +37,15 @@ def run_config(
     if init is not None:
         data = dataclasses.replace(data, fixed_tokenizer=tokenizer_from_dict(init.tokenizer))
     return RunConfig(
-        data, settings.model, settings.train, settings.run, settings.runtime, resume, init, settings.saved()
+        data,
+        settings.model,
+        settings.train,
+        settings.run,
+        settings.runtime,
+        resume,
+        init,
+        settings.saved(),
+        settings.explicit,
     )
 
 
@@ -108,7 +116,7 @@ def train_command(settings: Settings) -> None:
         shutdown(context, finished)
     if context.is_main:
         corpus = run.corpus
-        dropout = settings.train.title_dropout
+        dropout = run.config.train.title_dropout  # (as trained: off where the text had no titles)
         loaded: LoadedModel = on_device(
             run.model, corpus.tokenizer, corpus.record_format, settings, "a new run", run.device, dropout
         )

@@ -88,6 +88,13 @@ class TrainConfig:
         check=between(0.01, 100),
         resume=FIXED,
     )
+    threads: int | None = setting(
+        None,
+        "CPU threads (default: one per core, one while another program keeps a core busy); a number fixes the "
+        "count: a resumed run is bitwise exact on a CPU only at a fixed count",
+        check=at_least(1),
+        resume=FREE,
+    )
     seed: int = DEFAULT_SEED  # (--seed, declared with the Runtime)
     warmup_iters: int | None = setting(
         None,

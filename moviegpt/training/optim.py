@@ -35,6 +35,11 @@ class Optimizers:
     def param_groups(self) -> list[dict[str, Any]]:
         return [group for optimizer in self.optimizers.values() for group in optimizer.param_groups]
 
+    @property
+    def lr(self) -> float:
+        """The first group's learning rate now (for logs)."""
+        return self.param_groups[0]["lr"]
+
     def set_lr_factor(self, factor: float) -> None:
         for group in self.param_groups:
             group["lr"] = group["peak_lr"] * factor

@@ -56,6 +56,7 @@ class RunConfig:
     resume: Resume | None = None
     init: Checkpoint | None = None  # fine-tuning: start from these weights (new optimizer, new run folder)
     saved_settings: dict[str, Any] = field(default_factory=dict)  # the settings by name, kept in checkpoints
+    explicit: frozenset[str] = frozenset()  # the settings the user typed (the others came from defaults or a preset)
 
     @property
     def kind(self) -> str:
@@ -198,6 +199,28 @@ def check_global_batch(corpus: Corpus, config: RunConfig, context: DistContext) 
         )
 
 
+TITLE_SETTINGS = {"windows": "anywhere", "title_dropout": 0.0, "plot_weight": 1.0}  # each one's "off"
+
+
+def fit_title_settings(train: TrainConfig, corpus: Corpus, explicit: frozenset[str]) -> TrainConfig:
+    """Windows at movies, title dropout and plot weights where the text and tokenizer allow them. One that came
+    from a preset (the fast preset's) is off where it cannot apply (plain text, the word tokenizer); one the user
+    typed is refused there. auto: three windows in four at a movie where the text is made of movies."""
+    if train.windows == "auto":
+        train = dataclasses.replace(train, windows="mixed" if corpus.record_format else "anywhere")
+    names = list(TITLE_SETTINGS)
+    for i, name in enumerate(names):  # windows first: the others need windows at movies
+        trial = {n: getattr(train, n) if j <= i else TITLE_SETTINGS[n] for j, n in enumerate(names)}
+        try:
+            corpus.dataset.check_windows(**trial)
+        except UserError:
+            if name in explicit:
+                raise
+            train = dataclasses.replace(train, **{name: TITLE_SETTINGS[name]})
+    corpus.dataset.check_windows(train.windows, train.title_dropout, train.plot_weight)
+    return train
+
+
 def training_dtype(
     config: RunConfig, model: LanguageModel, dtype: torch.dtype, device: torch.device, context: DistContext = SINGLE
 ) -> tuple[torch.dtype, str, float]:
@@ -217,15 +240,14 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
     with main_first(context):  # under torchrun one rank per machine downloads and encodes
         corpus = load_corpus(config.data)
     corpus.dataset.check_fits(config.model.context_length)
-    if config.train.windows == "auto":  # half at movie starts where the text is made of movies
-        windows = "mixed" if corpus.record_format else "anywhere"
-        config = dataclasses.replace(config, train=dataclasses.replace(config.train, windows=windows))
-    corpus.dataset.check_windows(config.train.windows, config.train.title_dropout, config.train.plot_weight)
+    train = fit_title_settings(config.train, corpus, config.explicit)
+    saved = {**config.saved_settings, "title_dropout": train.title_dropout, "plot_weight": train.plot_weight}
+    config = dataclasses.replace(config, train=train, saved_settings=saved)
     check_global_batch(corpus, config, context)
     if config.resume is not None and config.resume.checkpoint.tokenizer != corpus.tokenizer.to_dict():
         raise UserError("the training data changed since the checkpoint (its tokenizer differs); cannot resume")
     device = rank_device or resolve_device(config.runtime.device)
-    configure_backends(device)
+    configure_backends(device, config.train.threads)
     dtype = resolve_dtype(config.runtime.dtype, device)
     wandb_mode = resolve_wandb_mode(config.run.wandb)
     check_fits_in_memory(config.model, corpus.tokenizer.vocab_size, config.train.batch_size, device)

@@ -56,9 +56,11 @@ class ThreadGovernor:
         self.window, self.steps, self.skip = 0.0, 0, 1  # seconds of steps in this window; the first step warms up
 
     @classmethod
-    def for_training(cls, device: torch.device, context: DistContext, say: Callable[[str], None], probe: Probe):
+    def for_training(
+        cls, device: torch.device, context: DistContext, say: Callable[[str], None], probe: Probe, fixed: bool = False
+    ):
         """A governor where one helps (a CPU run with more than one thread the user did not fix), else None."""
-        fixed = "OMP_NUM_THREADS" in os.environ or context.enabled
+        fixed = fixed or "OMP_NUM_THREADS" in os.environ or context.enabled
         if device.type != "cpu" or fixed or torch.get_num_threads() < 2:
             return None
         return cls(torch.get_num_threads(), say, probe)

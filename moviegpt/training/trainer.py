@@ -132,11 +132,7 @@ class Trainer:
     def request_stop(self) -> None:  # finish the current step, then evaluate, checkpoint and return
         self.stop_requested = True
 
-    def elapsed(self) -> float:
-        return self.budget.elapsed()
-
-    def horizon(self) -> list[float | None]:
-        """Where the run is planned to end: steps and budget (a resumed run that changes them is extended)."""
+    def horizon(self) -> list[float | None]:  # where the run is planned to end (changed on resume: extended)
         return [self.total_steps, self.budget.max_seconds]
 
     def should_stop(self) -> bool:
@@ -188,7 +184,7 @@ class Trainer:
         return self.last_losses
 
     def event(self, epoch: int, **metrics: float) -> dict[str, Any]:
-        elapsed = round(self.elapsed(), 3)
+        elapsed = round(self.budget.elapsed(), 3)
         return {"step": self.step, "epoch": epoch, "tokens_seen": self.tokens_seen, "elapsed_s": elapsed, **metrics}
 
     def run_evaluation(self, epoch: int, announce: bool = False) -> dict[str, float]:
@@ -228,18 +224,16 @@ class Trainer:
         value = mean_across_ranks(loss, self.context).item()
         if not math.isfinite(value):
             raise diverged(f"loss is {value}", self.step)
-        now = self.elapsed()
+        now = self.budget.elapsed()
         tokens_per_s = (self.tokens_seen - self.since[1]) / max(now - self.since[0], 1e-9)
         per_step, budget = (now - self.started) / max(self.step - self.first_step, 1), self.budget.max_seconds
         self.progress_view.report(self.step, value, tokens_per_s, now, per_step, budget and budget - now)
         self.progress_view.epoch_time(self.steps_per_epoch, per_step)
-        lr = self.optimizer.param_groups[0]["lr"]
-        self.logger.log(self.event(epoch, train_loss=value, tokens_per_s=tokens_per_s, lr=lr))
+        self.logger.log(self.event(epoch, train_loss=value, tokens_per_s=tokens_per_s, lr=self.optimizer.lr))
         self.since = (now, self.tokens_seen)
 
     def end_of_epoch(self, epoch: int, completed: bool, final: bool) -> tuple[Path | None, dict[str, float] | None]:
-        """This step's losses (evaluating unless just done; under --max_minutes only when due or at the end) and
-        the epoch's checkpoint."""
+        """This step's losses (evaluated unless just done; timed runs: when due or at the end) and checkpoint."""
         losses = self.last_losses if self.evals.last_step == self.step else None
         if losses is None and (final or self.evals.time_allows(self.budget.now)):
             losses = self.run_evaluation(epoch)
@@ -266,14 +260,20 @@ class Trainer:
         self.model.train()
         self.budget.restart()
         self.saves.restart(self.budget.now)
-        self.since = (self.elapsed(), self.tokens_seen)
-        self.first_step, self.started = self.step, self.elapsed()
+        self.since = (self.budget.elapsed(), self.tokens_seen)
+        self.first_step, self.started = self.step, self.budget.elapsed()
         hint = "--preset fast trains in minutes on a CPU" if self.device.type == "cpu" else ""
         self.progress_view = Progress(
             self.total_steps, self.step, self.context.is_main, slow_epoch=hint, chars_per_token=self.chars_per_token
         )
         probe = lambda threads: step_seconds(self.model, self.last_inputs, threads, self.dtype)  # noqa: E731
-        self.threads = ThreadGovernor.for_training(self.device, self.context, self.progress_view.write, probe)
+        fixed = self.config.threads is not None
+        self.threads = ThreadGovernor.for_training(self.device, self.context, self.note, probe, fixed=fixed)
+
+    def note(self, line: str) -> None:
+        """Say it, and log it with the thread count (the governor's switches: the run's log shows each)."""
+        self.progress_view.write(line)
+        self.logger.log({"step": self.step, "threads": torch.get_num_threads(), "note": line})
 
     def train(self) -> TrainResult:
         """The loop: a step and its log; an evaluation when due; at the end of an epoch or of the run, the epoch's

@@ -114,3 +114,8 @@ def test_resume_accepts_the_original_command_with_resume_added(workdir, capsys):
 )
 def test_commands_missing_what_they_need(workdir, capsys, argv, message):
     assert message in one_line_error(capsys, argv)
+
+
+def test_interactive_without_a_checkpoint_is_refused(capsys):
+    """It trained the 57M original preset first (step 1 took 5:42); now it asks for the model to talk to."""
+    assert "--interactive needs --checkpoint" in one_line_error(capsys, ["--interactive"])

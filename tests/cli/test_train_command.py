@@ -8,6 +8,7 @@ import time
 import pytest
 import torch
 
+from moviegpt.checkpoint import load_checkpoint
 from moviegpt.cli.arguments import build_parser, parse_settings
 from moviegpt.cli.main import main
 from moviegpt.cli.settings import resumed
@@ -356,3 +357,22 @@ def test_a_run_from_before_the_recipe_options_resumes_with_the_old_recipe():
         True,
     )
     assert (merged.model.context_length, merged.train.batch_size, merged.model.n_embd) == (64, 12, 256)
+
+
+@pytest.mark.parametrize("data", ["plain", "words"])
+def test_the_fast_presets_title_settings_are_off_where_they_cannot_apply(tmp_path, data):
+    """The README's own-text command (`--preset fast` on plain text) and the word tokenizer on movies exited 2 with
+    "--title_dropout needs ...": the preset's windows and title dropout apply where they can and are off where not
+    (the model then is not guided by default); typed by the user, they are still refused there."""
+    text = ("To be, or not to be, that is the question. " * 400) if data == "plain" else TINY_TEXT * 10
+    (tmp_path / "mine.txt").write_text(text, encoding="utf-8")
+    extra = ["--tokenizer", "word"] if data == "words" else []
+    small = ["--n_layer", "1", "--n_embd", "32", "--context_length", "32", "--max_iters", "2", "--eval_iters", "1"]
+    common = ["--training_data", "mine.txt", "--preset", "fast", *extra, *small, *QUIET]
+    result = run_gpt(*common, "--out_dir", "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    checkpoint = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert checkpoint.trainer["train_config"]["title_dropout"] == 0.0 and checkpoint.train_args["title_dropout"] == 0
+    refused = run_gpt(*common, "--title_dropout", "0.2", "--out_dir", "refused", cwd=tmp_path)
+    assert refused.returncode == 2 and "--title_dropout needs" in refused.stderr
+    assert not (tmp_path / "refused").exists()

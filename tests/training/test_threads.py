@@ -1,10 +1,13 @@
 """Training picks the thread count that is fastest now: one thread while another program keeps a core busy, all
 of them again when it is quiet (bench/under_load.py measures the real thing)."""
 
+import json
+
 import torch
 
 from moviegpt.model import GPT, GPTConfig
 from moviegpt.training.threads import ThreadGovernor, step_seconds
+from tests.training.test_trainer import make_trainer
 
 
 class Machine:
@@ -61,3 +64,21 @@ def test_the_probe_changes_nothing_of_the_run():
     assert step_seconds(model, x, 1) > 0
     assert torch.equal(torch.get_rng_state(), state) and torch.get_num_threads() == threads
     assert all(p.grad is None for p in model.parameters())  # nothing accumulated
+
+
+def test_a_fixed_thread_count_turns_the_governor_off_and_its_switches_go_to_the_runs_log(tmp_path, monkeypatch):
+    """Exact resume holds at a fixed thread count (a product summed by another number of threads rounds
+    otherwise): --threads N fixes it and turns the governor off; where the governor runs, each switch it makes is
+    in metrics.jsonl with the new count, so a run that was not exact says why."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    fixed = make_trainer(tmp_path / "fixed", threads=2, max_iters=1)
+    fixed.begin()
+    assert fixed.threads is None
+    governed = make_trainer(tmp_path / "governed", max_iters=1)
+    governed.begin()
+    assert governed.threads is not None
+    governed.threads.say("training with 1 thread now: 10 ms a pass against 30 (another program is busy on a core)")
+    governed.logger.close()
+    events = [json.loads(line) for line in (tmp_path / "governed" / "metrics.jsonl").read_text().splitlines()]
+    assert any(e.get("threads") == 2 and "training with 1 thread" in e.get("note", "") for e in events)

@@ -174,7 +174,7 @@ def test_time_budget_stops_training(tmp_path):
     trainer = make_trainer(tmp_path, epochs=1000, max_minutes=0.02)
     result = trainer.train()
     assert 0 < result.step < trainer.steps_per_epoch * 1000
-    assert trainer.elapsed() < 20
+    assert trainer.budget.elapsed() < 20
 
 
 def test_same_seed_same_weights(tmp_path):
@@ -544,7 +544,7 @@ def test_evaluations_take_a_bounded_share_of_a_timed_run(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "evaluate", slow_evaluate)
     trainer.train()
     assert trainer.step > 2 * len(spent)  # without the bound: an evaluation after every step
-    assert sum(spent[:-1]) <= 0.35 * trainer.elapsed()  # the final evaluation always runs
+    assert sum(spent[:-1]) <= 0.35 * trainer.budget.elapsed()  # the final evaluation always runs
 
 
 @pytest.mark.slow
