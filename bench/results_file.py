@@ -12,14 +12,18 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from moviegpt.runtime import cpu_capability  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def machine() -> str:
-    """The CPU, its cores and torch's version, for the line above a results table."""
+    """The CPU, its cores, torch's version and what the CPU offers matrix products (its vector ISA, bfloat16 and
+    AMX flags, whether bfloat16 measured fast, any ISA limit set), for the line above a results table."""
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor())  # fmt: skip
-    return f"{model} ({os.cpu_count()} cores), torch {torch.__version__}"
+    return f"{model} ({os.cpu_count()} cores), torch {torch.__version__}, {cpu_capability()}"
 
 
 def write_results(name: str, result: dict) -> dict:

@@ -209,6 +209,7 @@ MULTI: dict[str, tuple[dict[str, str], Callable[[list[dict]], str], str]] = {  #
 RENDERERS: dict[str, tuple[str, Callable[[dict], str]]] = {  # marker name -> (results file, renderer)
     "readme_samples": ("title_demo_fast.json", readme_samples),
     "title_demo": ("title_demo_fast.json", title_demo),
+    "title_demo_avx2": ("title_demo_avx2.json", title_demo),
     "title_movies": ("title_movies.json", title_movies),
     "under_load": ("under_load.json", under_load),
 }

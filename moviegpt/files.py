@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-TEMP_SUFFIX = ".tmp"
+TEMP_SUFFIX = ".moviegpt-tmp"  # no file of a user's ends so: the clean-up of a killed save removes only ours
 
 
 def current_umask() -> int:

@@ -98,7 +98,10 @@ def parse_setting(line: str, config: GenerationConfig) -> GenerationConfig:
         raise UserError(f"usage: :set <{'|'.join(names)}> <value>")
     name, text = parts[1], parts[2].strip()
     try:
-        return dataclasses.replace(config, **{name: names[name].parse(text)})
+        values = {name: names[name].parse(text)}
+        if values == {"decode": "beam"}:  # beam search has no guidance: a guided model's default goes off with it
+            values["guidance_scale"] = 1.0
+        return dataclasses.replace(config, **values)
     except ValueError as exc:
         raise UserError(f"{name} {exc}") from None
 

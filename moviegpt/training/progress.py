@@ -57,9 +57,15 @@ class Progress:
     def report(
         self, step: int, loss: float, tokens_per_s: float, elapsed: float, seconds_per_step: float, budget_left=None
     ) -> None:
-        """A train-loss log with the time left (the budget's, else the remaining steps' at this speed)."""
+        """A train-loss log with the time left (the budget's, else the remaining steps' at this speed); under a time
+        budget the steps it allows at this speed stand for the total (~ marks an estimate)."""
         left = self.left(step, seconds_per_step * max(step - self.first, 1), budget_left)
-        self.log(step, loss, tokens_per_s, elapsed, left, self.per_char(loss))
+        total = None
+        if budget_left is not None and seconds_per_step > 0:
+            total = min(self.total, step + round(max(budget_left, 0) / seconds_per_step))
+            if self.bar is not None:
+                self.bar.total = total
+        self.log(step, loss, tokens_per_s, elapsed, left, self.per_char(loss), total)
 
     def losses_line(self, losses: dict[str, float]) -> str:
         val = losses["val"]
@@ -81,12 +87,16 @@ class Progress:
                        f"{self.slow_epoch}")  # fmt: skip
         self.slow_epoch = ""
 
-    def log(self, step: int, loss: float, tokens_per_s: float, elapsed: float, left: float, extra: str = "") -> None:
+    def log(
+        self, step: int, loss: float, tokens_per_s: float, elapsed: float, left: float, extra: str = "", total=None
+    ) -> None:
+        """total: the budget's estimate of the steps in all, shown as ~N (None: the planned steps)."""
         if self.bar is not None:
             self.bar.set_postfix_str(f"loss {loss:.4f}{extra}, {tokens_per_s:,.0f} tok/s, {clock(left)} left")
         elif self.enabled:
+            of = f"{self.total:,}" if total is None else f"~{total:,}"
             self.write(
-                f"step {step:,}/{self.total:,} | loss {loss:.4f}{extra} | {tokens_per_s:,.0f} tok/s | "
+                f"step {step:,}/{of} | loss {loss:.4f}{extra} | {tokens_per_s:,.0f} tok/s | "
                 f"{clock(elapsed)} elapsed | {clock(left)} left"
             )
 

@@ -24,9 +24,12 @@ from moviegpt.generation.config import GenerationConfig, live_settings
 from moviegpt.generation.generate import generate
 from moviegpt.posters.render import make_posters
 from moviegpt.records import RecordFormat
-from moviegpt.settings import Setting, between, setting, validate
+from moviegpt.runtime import Runtime
+from moviegpt.settings import Setting, between, declared, setting, validate
 from moviegpt.tokenizer.base import Tokenizer
 from moviegpt.web.page import render_page
+
+SEED = next(s for s in declared(Runtime) if s.name == "seed")  # the form's seed, checked as --seed is
 
 POSTER_NAME = re.compile(r"[a-z0-9-]+\.png")
 
@@ -91,10 +94,10 @@ class WebGenerator:
         limit = self.defaults.max_new_tokens
         if not 1 <= values.get("max_new_tokens", limit) <= limit:
             raise UserError(f"max_new_tokens must be between 1 and {limit} (this server's maximum)")
-        try:
-            seed = int(params["seed"]) if params.get("seed") else secrets.randbelow(2**31)
-        except ValueError:
-            raise UserError(f"seed expected an int, got {params['seed']!r}") from None
+        try:  # checked by --seed's own declaration (0 .. 2^63 - 1)
+            seed = SEED.parse(params["seed"].strip()) if params.get("seed", "").strip() else secrets.randbelow(2**31)
+        except ValueError as exc:
+            raise UserError(f"seed {exc}") from None
         return dataclasses.replace(self.defaults, decode="sample", num_samples=1, seed=seed, **values)
 
     def run(self, params: dict[str, str], send: SendEvent) -> None:

@@ -3,9 +3,11 @@
 import io
 import sys
 
+import pytest
 import torch
 
-from moviegpt.cli.interactive import Repl, Session
+from moviegpt.cli.interactive import Repl, Session, parse_setting
+from moviegpt.errors import UserError
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer.char import CharTokenizer
@@ -92,3 +94,13 @@ def test_at_a_terminal_the_prompt_has_line_editing(monkeypatch, tmp_path):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     Repl(session(sys.stdout), tmp_path).run(sys.stdin)
     assert asked == [">> "]  # input() (with readline, where the platform has it), not a bare read of stdin
+
+
+def test_set_decode_beam_works_on_a_guided_model():
+    """A fast-preset model is guided by default (2), and beam search refuses guidance: `:set decode beam` failed.
+    Now beam search turns the default guidance off with it; guidance typed for beam is still refused."""
+    guided = GenerationConfig(guidance_scale=2.0)
+    beam = parse_setting(":set decode beam", guided)
+    assert beam.decode == "beam" and beam.guidance_scale == 1.0
+    with pytest.raises(UserError, match="guidance_scale"):
+        parse_setting(":set guidance_scale 2", beam)

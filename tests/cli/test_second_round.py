@@ -11,7 +11,7 @@ from filelock import FileLock
 
 from moviegpt.checkpoint import load_checkpoint, save_checkpoint
 from moviegpt.cli.main import main
-from moviegpt.files import atomic_write
+from moviegpt.files import TEMP_SUFFIX, atomic_write
 from moviegpt.training.progress import Progress
 from moviegpt.training.run_folder import RunFolder
 from tests.helpers import TINY_RUN, TINY_TEXT, one_line_error
@@ -64,7 +64,7 @@ def test_atomic_writes_never_replace_a_pipe_or_a_device(tmp_path):
     assert received == [b"through the pipe"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
     atomic_write("/dev/null", lambda f: f.write(b"gone"))
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(f".*{TEMP_SUFFIX}"))
 
 
 def test_convert_never_replaces_a_file_without_force(workdir, capsys, tiny_checkpoint):
@@ -179,10 +179,12 @@ def test_the_dtype_probe_says_what_it_does_and_keeps_no_choice_made_on_a_busy_ma
 
 def test_a_temporary_file_left_by_a_kill_during_a_save_is_removed_on_resume(workdir):
     assert main(["--training_data", "movies.txt", *TRAIN, "--out_dir", "run"]) == 0
-    stale = workdir / "run" / ".epoch_001.pt.k9x2.tmp"  # what kill -9 in the middle of a save leaves
+    stale = workdir / "run" / f".epoch_001.pt.k9x2{TEMP_SUFFIX}"  # what kill -9 in the middle of a save leaves
     stale.write_bytes(b"half a checkpoint")
+    mine = workdir / "run" / ".notes.tmp"  # a user's own hidden file: not ours to remove
+    mine.write_text("keep me")
     assert main(["--resume", "run", "--max_iters", "3", "--wandb", "disabled", "--prompt", ""]) == 0
-    assert not stale.exists()
+    assert not stale.exists() and mine.read_text() == "keep me"
 
 
 def test_a_model_trained_with_title_dropout_is_guided_by_default_and_beam_search_still_works(workdir):
@@ -209,3 +211,15 @@ def test_a_model_trained_with_title_dropout_is_guided_by_default_and_beam_search
     headers = sorted(p.read_text(encoding="utf-8").splitlines()[0] for p in (workdir / "out").iterdir())
     scales = sorted(h.split("guidance_scale ")[1].split(",")[0] for h in headers)
     assert scales == ["1.0", "1.5", "2.0"], headers  # beam: off; sampling: the model's default; the flag wins
+
+
+def test_under_a_time_budget_the_progress_shows_the_steps_the_budget_allows(tmp_path):
+    """'/30,400' steps under a 3-minute budget that allows ~1,500 misled: the budget's estimate at this speed
+    stands for the total (marked ~), never more than the planned steps."""
+    out = (tmp_path / "log").open("w")
+    progress = Progress(total_steps=30_400, step=0, out=out)
+    progress.report(100, 1.5, 5000.0, elapsed=12.0, seconds_per_step=0.12, budget_left=168.0)
+    progress.report(100, 1.5, 5000.0, elapsed=12.0, seconds_per_step=0.12, budget_left=1e9)
+    out.close()
+    lines = (tmp_path / "log").read_text().splitlines()
+    assert lines[0].startswith("step 100/~1,500 |") and lines[1].startswith("step 100/~30,400 |")

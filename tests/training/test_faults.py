@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from moviegpt.cli.main import main
+from moviegpt.files import TEMP_SUFFIX
 from tests.helpers import QUIET, TINY_TEXT, run_gpt, start_gpt
 
 pytestmark = pytest.mark.slow  # subprocesses and whole runs: seconds each
@@ -103,7 +104,7 @@ def test_kill_9_and_ctrl_c_at_random_moments_then_resume_gives_the_same_weights(
     assert state["trainer"]["step"] == uninterrupted["trainer"]["step"]
     for name, tensor in uninterrupted["model"].items():
         assert torch.equal(state["model"][name], tensor), name
-    assert not list((tmp_path / "run").glob(".*.tmp"))  # no temporary file left behind
+    assert not list((tmp_path / "run").glob(f".*{TEMP_SUFFIX}"))  # no temporary file left behind
 
 
 def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path, corpus):
