@@ -155,6 +155,11 @@ def resolve_inference_dtype(name: str, device: torch.device) -> torch.dtype:
     return resolve_dtype(name, device)
 
 
+def resolve_evaluation_dtype(name: str, device: torch.device) -> torch.dtype:
+    """Weights for --evaluate, which reports exact losses: float32 unless --dtype says otherwise."""
+    return torch.float32 if name == "auto" else resolve_dtype(name, device)
+
+
 def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
     """Mixed-precision context for forward passes; a no-op in float32."""
     if dtype == torch.float32:

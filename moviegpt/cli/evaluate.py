@@ -15,7 +15,8 @@ from moviegpt.records import RecordFormat, parse_movies
 
 def evaluate_command(settings: Settings) -> None:
     command = settings.command
-    loaded = load_for_inference(settings)
+    loaded = load_for_inference(settings, exact=True)
+    dtype = str(next(loaded.model.parameters()).dtype).removeprefix("torch.")
     text = read_text(command.evaluate, what="--evaluate file")
     result = evaluate_text(loaded.model, loaded.tokenizer, text, command.eval_stride, loaded.device)
     if result.tokens == 0:
@@ -24,9 +25,9 @@ def evaluate_command(settings: Settings) -> None:
     movies = spread(parse_movies(text, fmt), command.title_movies)
     titles = title_measures(loaded.model, loaded.tokenizer, movies, fmt, loaded.device)
     if command.json:
-        report = {"checkpoint": command.checkpoint, "file": command.evaluate, **result.to_dict()}
+        report = {"checkpoint": command.checkpoint, "file": command.evaluate, "dtype": dtype, **result.to_dict()}
         print(json.dumps({**report, "title": titles.to_dict() if titles else None}), flush=True)
         return
-    print(result.summary(), flush=True)
+    print(f"{result.summary()} (weights in {dtype})", flush=True)
     if titles:
         print(titles.summary(), flush=True)

@@ -24,6 +24,7 @@ from moviegpt.records import RecordFormat
 from moviegpt.runtime import (
     prepare_for_inference,
     resolve_device,
+    resolve_evaluation_dtype,
     resolve_inference_dtype,
 )
 from moviegpt.tokenizer import Tokenizer
@@ -76,17 +77,20 @@ def on_device(
     name: str,
     device: torch.device | None = None,
     title_dropout: float = 0.0,
+    exact: bool = False,
 ) -> LoadedModel:
-    """The model in evaluation mode on `device` (default --device), weights in the inference dtype of --dtype."""
+    """The model in evaluation mode on `device` (default --device), weights in the inference dtype of --dtype
+    (exact: float32 unless --dtype says otherwise, for --evaluate)."""
     device = device or resolve_device(settings.runtime.device)
-    model = prepare_for_inference(model, device, resolve_inference_dtype(settings.runtime.dtype, device))
+    resolve = resolve_evaluation_dtype if exact else resolve_inference_dtype
+    model = prepare_for_inference(model, device, resolve(settings.runtime.dtype, device))
     return LoadedModel(model, tokenizer, record_format, device, name, title_dropout)
 
 
-def load_for_inference(settings: Settings) -> LoadedModel:
-    """--checkpoint's model on its device, with its tokenizer and record format."""
+def load_for_inference(settings: Settings, exact: bool = False) -> LoadedModel:
+    """--checkpoint's model on its device, with its tokenizer and record format (exact: see on_device)."""
     checkpoint = checkpoint_from_flags(settings)
     model, tokenizer = model_from_checkpoint(checkpoint)
     name = Path(settings.command.checkpoint).name
     dropout = (checkpoint.train_args or {}).get("title_dropout") or 0.0
-    return on_device(model, tokenizer, record_format_of(checkpoint), settings, name, title_dropout=dropout)
+    return on_device(model, tokenizer, record_format_of(checkpoint), settings, name, title_dropout=dropout, exact=exact)

@@ -161,3 +161,15 @@ def test_every_run_draws_loss_png(tmp_path, monkeypatch):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (770, 462)
+
+
+def test_evaluate_is_exact_in_float32_by_default_and_says_its_dtype(tmp_path, monkeypatch, capsys, tiny_checkpoint):
+    """--evaluate calls itself exact: its weights are float32 unless --dtype says otherwise (on CUDA the inference
+    default is bfloat16), and the report names the dtype."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eval.txt").write_text("The description of the movie named 'Tea' is:\n", encoding="utf-8")
+    monkeypatch.setattr("moviegpt.cli.loading.resolve_inference_dtype", lambda name, device: torch.bfloat16)
+    assert main(["--checkpoint", str(tiny_checkpoint), "--evaluate", "eval.txt", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["dtype"] == "float32"
+    assert main(["--checkpoint", str(tiny_checkpoint), "--evaluate", "eval.txt", "--dtype", "bfloat16"]) == 0
+    assert "(weights in bfloat16)" in capsys.readouterr().out
