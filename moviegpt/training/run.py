@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -117,7 +118,7 @@ class TrainingRun:
         """The run's settings as stored in its checkpoints (what --resume and --compare read back)."""
         return {
             **self.config.saved_settings,
-            "training_data": [str(f) for f in self.corpus.files],
+            "training_data": [os.path.abspath(f) for f in self.corpus.files],  # resumable from any folder
             "out_dir": str(self.out_dir),
             "world_size": self.context.world_size,
             "global_batch_size": self.global_batch,

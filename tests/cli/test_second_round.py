@@ -14,7 +14,7 @@ from moviegpt.cli.main import main
 from moviegpt.files import TEMP_SUFFIX, atomic_write
 from moviegpt.training.progress import Progress
 from moviegpt.training.run_folder import RunFolder
-from tests.helpers import TINY_RUN, TINY_TEXT, one_line_error
+from tests.helpers import QUIET, TINY_RUN, TINY_TEXT, one_line_error, run_gpt
 
 TRAIN = TINY_RUN
 
@@ -223,3 +223,19 @@ def test_under_a_time_budget_the_progress_shows_the_steps_the_budget_allows(tmp_
     out.close()
     lines = (tmp_path / "log").read_text().splitlines()
     assert lines[0].startswith("step 100/~1,500 |") and lines[1].startswith("step 100/~30,400 |")
+
+
+def test_a_run_trained_on_a_relative_path_resumes_from_another_folder(tmp_path):
+    """The run keeps its data's absolute path: --resume from elsewhere finds it, and the path given either way
+    (relative from where it was trained, or absolute) is accepted as the run's own."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "movies.txt").write_text(TINY_TEXT * 3, encoding="utf-8")
+    first = run_gpt("--training_data", "movies.txt", *TINY_RUN, "--out_dir", "run", cwd=tmp_path / "a")
+    assert first.returncode == 0, first.stderr
+    more = ["--max_iters", "3", *QUIET]
+    again = run_gpt("--resume", "../a/run", *more, cwd=tmp_path / "b")
+    assert again.returncode == 0, again.stderr
+    data = str(tmp_path / "a" / "movies.txt")
+    given = run_gpt("--resume", "../a/run", "--training_data", data, "--max_iters", "4", *QUIET, cwd=tmp_path / "b")
+    assert given.returncode == 0, given.stderr
