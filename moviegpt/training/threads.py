@@ -19,7 +19,7 @@ MIN_STEPS = 3
 COLLAPSE = 0.5  # a window this much slower than the best seen at the same thread count: check again at once
 MARGIN = 1.3  # fewer threads are taken only when a pass is at least this much faster with them (quiet: 0.6x)
 BACK = 1.1  # and all of them again when they are this much faster
-QUICK = 0.02  # a pass shorter than this (seconds) is not worth a change: the threads hardly matter
+QUICK = 0.02  # a pass shorter than this (seconds) is timed more often: its times are noisier
 FIRST_RETRY, LONGEST_RETRY = 30.0, 600.0  # seconds until the next check (doubling while nothing changes)
 
 Probe = Callable[[int], float]  # threads -> seconds of a forward and backward pass (nothing of the run touched)
@@ -79,11 +79,17 @@ class ThreadGovernor:
         if collapsed or now >= self.next_check:
             self.check(now)
 
+    def timed(self, threads: int) -> float:
+        """The best of a few probes at this thread count (more for a short pass)."""
+        best = min(self.probe(threads) for _ in range(2))
+        return min(best, *(self.probe(threads) for _ in range(6))) if best < QUICK else best
+
     def check(self, now: float) -> None:
-        """Probe both thread counts; switch when the other is clearly faster."""
+        """Probe both thread counts; switch when the other is clearly faster. A tiny model counts too: under load
+        its 2-thread passes, short as they are, ran 3x slower than one thread's."""
         other = 1 if self.threads == self.most else self.most
-        mine, theirs = (min(self.probe(n) for _ in range(2)) for n in (self.threads, other))
-        if mine >= QUICK and theirs * (BACK if other == self.most else MARGIN) <= mine:
+        mine, theirs = self.timed(self.threads), self.timed(other)
+        if theirs * (BACK if other == self.most else MARGIN) <= mine:
             self.threads, self.best, self.retry_in = other, 0.0, FIRST_RETRY
             torch.set_num_threads(other)
             why = "another program is busy on a core" if other == 1 else "the cores are free again"
