@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import netrc
 import os
@@ -68,13 +69,22 @@ class RunLogger:
         return run
 
     def log(self, event: dict[str, Any]) -> None:
-        self._file.write(json.dumps(event) + "\n")
-        self._file.flush()
+        """One event into metrics.jsonl (a full disk is one line: the run stops, its last checkpoint kept) and to
+        wandb (whose own failure only turns wandb off for the rest of the run)."""
+        try:
+            self._file.write(json.dumps(event) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            raise UserError(f"cannot write {self.path}: {exc.strerror or exc}; training stopped") from None
         if "val_loss" in event:
             self.refresh_plot()
         if self._wandb_run is not None:
             metrics = {k: v for k, v in event.items() if isinstance(v, (int, float)) and v is not None}
-            self._wandb_run.log({"global_step": event["step"], **metrics})
+            try:
+                self._wandb_run.log({"global_step": event["step"], **metrics})
+            except Exception as exc:  # noqa: BLE001 (wandb's errors are many; none of them may stop training)
+                print(f"warning: wandb failed ({exc}); going on without it", file=sys.stderr)
+                self._wandb_run = None
 
     def refresh_plot(self) -> None:
         """Redraw loss.png beside metrics.jsonl; a failure to draw never stops training."""
@@ -84,9 +94,11 @@ class RunLogger:
             print(f"warning: could not draw loss.png: {exc}", file=sys.stderr)
 
     def close(self) -> None:
-        self._file.close()
+        with contextlib.suppress(OSError):  # (a full disk was reported where it happened)
+            self._file.close()
         if self._wandb_run is not None:
-            self._wandb_run.finish()
+            with contextlib.suppress(Exception):
+                self._wandb_run.finish()
             self._wandb_run = None
 
 

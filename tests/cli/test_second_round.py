@@ -1,9 +1,11 @@
 """What a new user ran into, second round: data that could be lost, flags that were silently ignored, tracebacks
 that are now one-line errors, and a first run that explains itself."""
 
+import errno
 import os
 import stat
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -239,3 +241,30 @@ def test_a_run_trained_on_a_relative_path_resumes_from_another_folder(tmp_path):
     data = str(tmp_path / "a" / "movies.txt")
     given = run_gpt("--resume", "../a/run", "--training_data", data, "--max_iters", "4", *QUIET, cwd=tmp_path / "b")
     assert given.returncode == 0, given.stderr
+
+
+class FullDisk:
+    """A metrics.jsonl whose writes fail as on a full disk (ENOSPC)."""
+
+    def __init__(self, file):
+        self.file = file
+
+    def write(self, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+
+def test_a_full_disk_at_the_first_metrics_flush_is_one_line_and_leaves_no_folder(workdir, capsys, monkeypatch):
+    """882 lines of tracebacks, exit 1 and a half-made run folder (.lock, an empty metrics.jsonl) before."""
+    opened = Path.open
+
+    def open_metrics(self, *args, **kwargs):
+        file = opened(self, *args, **kwargs)
+        return FullDisk(file) if self.name == "metrics.jsonl" else file
+
+    monkeypatch.setattr(Path, "open", open_metrics)
+    message = one_line_error(capsys, ["--training_data", "movies.txt", *TRAIN, "--out_dir", "run"])
+    assert "No space left on device" in message and "metrics.jsonl" in message
+    assert not (workdir / "run").exists()
