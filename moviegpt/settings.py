@@ -50,6 +50,7 @@ def between(low: float, high: float, low_open: bool = False, high_open: bool = F
 
 
 NOT_EMPTY = Check(lambda v: bool(v.strip()), "must not be empty")
+ONE_LINE = Check(lambda v: bool(v.strip()) and "\n" not in v and "\r" not in v, "must be one line, not empty")
 
 
 def setting(

@@ -20,6 +20,7 @@ from moviegpt.settings import (
     FIXED,
     FREE,
     NOT_EMPTY,
+    ONE_LINE,
     Setting,
     at_least,
     build,
@@ -52,7 +53,9 @@ class CommandSettings:
     )
     sha256: str | None = setting(None, "refuse a --checkpoint/--resume file whose SHA-256 is not this hex digest")
     prompt: str | None = setting(None, "text to continue; asked for when stdin is a terminal; empty = a new record")
-    title: str | None = setting(None, "generate the description of a movie with this title (the training template)")
+    title: str | None = setting(
+        None, "generate the description of a movie with this title (the training template)", check=ONE_LINE
+    )
     interactive: bool = setting(
         False, "a `>> ` prompt loop: prompts, :title <name>, :set <name> <value>", cli={"action": "store_true"}
     )

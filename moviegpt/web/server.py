@@ -25,7 +25,7 @@ from moviegpt.generation.generate import generate
 from moviegpt.posters.render import make_posters
 from moviegpt.records import RecordFormat
 from moviegpt.runtime import Runtime
-from moviegpt.settings import Setting, between, declared, setting, validate
+from moviegpt.settings import ONE_LINE, Setting, between, declared, setting, validate
 from moviegpt.tokenizer.base import Tokenizer
 from moviegpt.web.page import render_page
 
@@ -105,6 +105,8 @@ class WebGenerator:
         try:
             config = self.config_for(params)
             title = params.get("title", "").strip()
+            if title and not ONE_LINE.ok(title):  # checked as --title is
+                raise UserError(f"title {ONE_LINE.rule}")
             fmt = self.record_format or RecordFormat()
             prompt = fmt.title_prompt(title) if title else params.get("prompt", "") or fmt.prefix
             self.tokenizer.encode(prompt)  # unknown characters: a message, before anything is sent

@@ -74,6 +74,14 @@ def test_title_with_characters_the_model_never_saw(workdir, capsys, tiny_checkpo
     assert "'Z'" in err and "'2'" in err
 
 
+@pytest.mark.parametrize("title", ["", "   ", "Two\nLines", "Carriage\rReturn"])
+def test_an_empty_or_multi_line_title_is_refused(workdir, capsys, tiny_checkpoint, title):
+    """A newline in a title would end the template's first line: the model would read a title and a plot start."""
+    err = one_line_error(capsys, ["--checkpoint", str(tiny_checkpoint), "--title", title])
+    assert "--title: must be one line, not empty" in err
+    assert not list(workdir.glob("outputs/*"))
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -30,6 +30,8 @@ RUN = [
     "1",
     "--dtype",
     "float32",
+    "--threads",  # exact resume is promised at a fixed thread count; the governor may switch on a busy machine
+    "1",
     *QUIET,
 ]
 

@@ -327,7 +327,8 @@ def timed_trainer(tmp_path, seconds_per_step: float | None, **settings) -> Train
 def interrupted_and_resumed(tmp_path, stop_at: int, seconds_per_step=None, forget=(), reseed=False, **settings):
     """The same run whole, and stopped after `stop_at` steps then continued by a new Trainer from its checkpoint
     (without the `forget` keys of the trainer state; with `reseed`, other random numbers after loading it);
-    returns both trainers and the checkpoint."""
+    returns both trainers and the checkpoint. The thread count is fixed: exactness is promised only then."""
+    settings.setdefault("threads", torch.get_num_threads())
     whole = timed_trainer(tmp_path / "whole", seconds_per_step, **settings)
     whole.train()
     first = timed_trainer(tmp_path / "first", seconds_per_step, **settings)

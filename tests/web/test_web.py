@@ -92,6 +92,7 @@ def test_two_requests_at_once_do_not_mix(server):
         ({"title": "x", "max_new_tokens": "100000"}, "between 1 and 60"),
         ({"title": "x", "top_p": "-1"}, "top_p"),
         ({"title": "Zebra"}, "never seen these characters: 'Z'"),
+        ({"title": "Two\nLines"}, "title must be one line"),  # the CLI refuses it too
         ({"title": "x", "seed": "-1"}, "seed must be"),  # the CLI refuses it too: one declaration, one check
         ({"title": "x", "seed": "99999999999999999999"}, "seed must be"),  # overflowed in the server's console
     ],
