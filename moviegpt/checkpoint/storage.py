@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import re
+import warnings
 from pathlib import Path
 from typing import BinaryIO
 
@@ -56,6 +58,17 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> None:
         ) from None
 
 
+def unpickling_problem(path: Path, message: str) -> str:
+    """What torch's refusal to unpickle means, in one line (torch's own text advises weights_only=False)."""
+    reason = re.search(r"WeightsUnpickler error:\s*(.*)", message)
+    reason = reason.group(1).strip() if reason else message.strip().splitlines()[0] if message.strip() else ""
+    if not reason or reason.startswith("Unsupported operand"):  # bytes that are no pickle at all
+        return f"checkpoint is truncated or not a PyTorch file: {path}"
+    unsafe = re.search(r"GLOBAL (\S+)", reason)
+    what = f"it would load {unsafe.group(1)}" if unsafe else reason.split(". ")[0]
+    return f"not a loadable MovieGPT checkpoint: {path} ({what}; nothing of it was run)"
+
+
 def load_checkpoint(path: str | Path, original_text: str | Path | None = None, resumable: bool = False) -> Checkpoint:
     """Load and check a MovieGPT checkpoint; anything else is refused with a one-line reason.
 
@@ -68,10 +81,11 @@ def load_checkpoint(path: str | Path, original_text: str | Path | None = None, r
     if not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a foreign pickle's protocol warning would come before our one line
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
-        raise UserError(f"not a loadable MovieGPT checkpoint: {path} ({first_line})") from None
+        raise UserError(unpickling_problem(path, str(exc))) from None
     except Exception:  # torch raises many types on damaged or foreign files
         raise UserError(f"checkpoint is truncated or not a PyTorch file: {path}") from None
     if is_original_layout(payload):

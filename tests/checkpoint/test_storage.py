@@ -80,13 +80,24 @@ class _Evil:
         return (open, (self.path, "w"))
 
 
-@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
-def test_pickle_with_code_is_refused_and_nothing_runs(tmp_path):
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_pickle_with_code_is_refused_and_nothing_runs(tmp_path, protocol):
+    """Protocol 2 (torch's own) names what it would have loaded; protocol 4's frames are no PyTorch file at all."""
     with open(tmp_path / "evil.pt", "wb") as f:
-        pickle.dump(_Evil(tmp_path / "pwned"), f)
-    with pytest.raises(UserError, match="not a loadable"):
+        pickle.dump(_Evil(tmp_path / "pwned"), f, protocol=protocol)
+    expected = "not a loadable.*it would load .*open; nothing of it was run" if protocol == 2 else "not a PyTorch file"
+    with pytest.raises(UserError, match=expected):
         load_checkpoint(tmp_path / "evil.pt")
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("content", [b"hello, a text file\n", bytes(range(256)) * 20])
+def test_text_or_random_bytes_named_pt_are_not_a_pytorch_file(tmp_path, content):
+    """torch's own message for these advises weights_only=False, which would run whatever the file holds."""
+    (tmp_path / "x.pt").write_bytes(content)
+    with pytest.raises(UserError) as error:
+        load_checkpoint(tmp_path / "x.pt")
+    assert str(error.value) == f"checkpoint is truncated or not a PyTorch file: {tmp_path / 'x.pt'}"
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path):
