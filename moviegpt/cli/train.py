@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from moviegpt.checkpoint import Checkpoint, load_checkpoint, newest_good_checkpoint
@@ -91,13 +92,23 @@ def checked_config(settings: Settings, context: DistContext) -> tuple[Settings, 
     return settings, config
 
 
+def launcher(kind: str, env: Mapping[str, str] = os.environ) -> str:
+    """How this run was started, to say how to go on: python, or torchrun with as many processes per node."""
+    if "LOCAL_RANK" not in env:  # torchrun sets it (and LOCAL_WORLD_SIZE) in every process it starts
+        return f"python {SCRIPTS[kind]}"
+    return f"torchrun --nproc_per_node {env.get('LOCAL_WORLD_SIZE', '1')} {SCRIPTS[kind]}"
+
+
 def train(settings: Settings, context: DistContext, rank_device) -> tuple[Settings, TrainingRun]:
     settings, config = checked_config(settings, context)
     run = build_run(config, context, rank_device)
     try:
         run.train()
     except TrainingInterrupted as stop:
-        print(f"interrupted; to go on: python {SCRIPTS[settings.kind]} --resume {stop.out_dir}", flush=True)
+        if stop.complete:
+            print(f"interrupted after the last step: the run in {stop.out_dir} is complete", flush=True)
+        else:
+            print(f"interrupted; to go on: {launcher(settings.kind)} --resume {stop.out_dir}", flush=True)
         raise Interrupted from None
     return settings, run
 

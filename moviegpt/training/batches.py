@@ -8,7 +8,7 @@ import torch
 from moviegpt.data.dataset import TextDataset
 from moviegpt.runtime import autocast
 from moviegpt.training.config import TrainConfig
-from moviegpt.training.distributed import DistContext
+from moviegpt.training.distributed import DistContext, mean_across_ranks
 
 
 class Batches:
@@ -16,7 +16,7 @@ class Batches:
         self, dataset: TextDataset, config: TrainConfig, context_length: int, context: DistContext, device: torch.device
     ):
         self.dataset, self.config, self.context_length, self.device = dataset, config, context_length, device
-        self.shard = (context.rank, context.world_size)
+        self.shard, self.context = (context.rank, context.world_size), context
 
     def get(self, split: str, generator: torch.Generator, training: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Training windows (titles dropped from a share), or windows of the same kind for evaluation (none dropped)."""
@@ -41,3 +41,10 @@ class Batches:
             with autocast(self.device, dtype):
                 total += forward(x, y)[1]
         return total / iters
+
+    def mean_losses(self, forward: torch.nn.Module, iters: int, seed: int, dtype: torch.dtype) -> dict[str, float]:
+        """Each split's mean loss, averaged across the ranks."""
+        return {
+            split: mean_across_ranks(self.mean_loss(forward, split, iters, seed, dtype), self.context).item()
+            for split in ("train", "val")
+        }

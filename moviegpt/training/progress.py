@@ -109,3 +109,11 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def position(step: int, steps_per_epoch: int, epochs: int) -> str:
+    """Where a run is, numbered as the progress lines number epochs: "epoch 2 of 4" or "48% of epoch 1 of 4"."""
+    epoch, into = divmod(step, steps_per_epoch)
+    if into == 0:
+        return f"epoch {epoch} of {epochs}"
+    return f"{100 * into // steps_per_epoch}% of epoch {epoch + 1} of {epochs}"

@@ -67,9 +67,9 @@ class RunConfig:
 class TrainingInterrupted(Exception):
     """Training stopped on Ctrl-C / SIGTERM after writing a checkpoint into out_dir."""
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, complete: bool = False):
         super().__init__(str(out_dir))
-        self.out_dir = out_dir
+        self.out_dir, self.complete = out_dir, complete  # complete: the stop came after the plan's last step
 
 
 @contextlib.contextmanager
@@ -184,7 +184,7 @@ class TrainingRun:
                 self.folder.release()
         print(f"done: {result.step} steps, val loss {result.val_loss:.4f}, checkpoint {result.checkpoint}", flush=True)
         if received:
-            raise TrainingInterrupted(self.out_dir)
+            raise TrainingInterrupted(self.out_dir, complete=trainer.plan_done)
         return result
 
 

@@ -32,7 +32,7 @@ from moviegpt.training.distributed import (
 )
 from moviegpt.training.optim import Schedule, make_optimizer
 from moviegpt.training.plot_weights import PlotWeights
-from moviegpt.training.progress import Progress
+from moviegpt.training.progress import Progress, position
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.threads import ThreadGovernor, step_seconds
 from moviegpt.training.tracking import RunLogger
@@ -61,10 +61,9 @@ class Trainer:
         clock: Clock = time.perf_counter,
         chars_per_token: float = 1.0,
     ):
-        """checkpoints: where saves go (None on ranks other than 0); header: the Checkpoint fields that describe
-        the run rather than the loop (tokenizer, record_format, train_args). As in nanoGPT, the model goes to its
-        device first, then the optimizer is made, then the model is compiled, then wrapped for data parallelism;
-        `model` stays the plain module, saved and evaluated."""
+        """checkpoints: where saves go (None on ranks other than 0); header: the Checkpoint fields of the run, not
+        the loop (tokenizer, record_format, train_args). As in nanoGPT: model to device, optimizer, compile, then
+        data parallelism; `model` stays the plain module, saved and evaluated."""
         self.model = model.to(device)
         self.dataset, self.config, self.context = dataset, config, context
         self.device, self.dtype, self.logger = device, dtype, logger
@@ -91,9 +90,8 @@ class Trainer:
         self.chars_per_token = chars_per_token  # word and BPE tokens: losses are shown per character too
         self.first_step, self.started = 0, 0.0  # where and when this process's training began
         self.threads: ThreadGovernor | None = None
-        self.plot_weights = None
-        if config.plot_weight != 1:
-            self.plot_weights = PlotWeights(dataset.tokenizer, config.plot_weight, device)
+        weigh = config.plot_weight != 1
+        self.plot_weights = PlotWeights(dataset.tokenizer, config.plot_weight, device) if weigh else None
         self.progress_view = Progress(self.total_steps, 0, enabled=False, chars_per_token=chars_per_token)
 
     def state_dict(self, epoch: int, epoch_completed: bool, rng: list[Any]) -> dict[str, Any]:
@@ -114,9 +112,8 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue exactly where a checkpoint of this run left off: optimizer (the model is on its device already),
-        scaler, counters, training time and this rank's RNGs. The weights are the caller's to load; the position in
-        the epoch follows from the step."""
+        """Continue exactly where a checkpoint of this run left off: optimizer, scaler, counters, training time and
+        this rank's RNGs (the weights are the caller's to load; the position in the epoch follows from the step)."""
         self.optimizer.load_state_dict(state["optimizer"])
         self.optimizer.load_scaler_state(state["scaler"])
         self.step, self.tokens_seen = state["step"], state["tokens_seen"]
@@ -141,8 +138,14 @@ class Trainer:
         SYNC_EVERY steps only, so that steps do not wait on the host; all ranks stop at the same step."""
         if not self.context.enabled or self.step % SYNC_EVERY == 0:
             self.stop_agreed = self.budget.sync(self.stop_requested, self.device)
-        planned = self.steps_per_epoch * self.config.epochs
-        return self.stop_agreed or self.step >= min(planned, self.config.max_iters or planned) or self.budget.exhausted
+        return self.stop_agreed or self.plan_done or self.budget.exhausted
+
+    def at(self) -> str:
+        return position(self.step, self.steps_per_epoch, self.config.epochs)
+
+    @property
+    def plan_done(self) -> bool:  # every step the plan asks for (epochs, --max_iters) is taken
+        return self.step >= min(self.steps_per_epoch * self.config.epochs, self.config.max_iters or math.inf)
 
     def accumulate_gradients(self) -> torch.Tensor:
         """Forward and backward over grad_accum micro-batches; returns their mean loss (a tensor, no sync)."""
@@ -173,13 +176,8 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Mean loss over eval_iters batches per split; the same batches every time (fixed seed)."""
         self.model.eval()
-        seed, iters = self.config.seed + 1, self.config.eval_iters
-        self.last_losses = {
-            split: mean_across_ranks(
-                self.batches.mean_loss(self.forward, split, iters, seed, self.dtype), self.context
-            ).item()
-            for split in ("train", "val")
-        }
+        config = self.config
+        self.last_losses = self.batches.mean_losses(self.forward, config.eval_iters, config.seed + 1, self.dtype)
         self.model.train()
         return self.last_losses
 
@@ -194,9 +192,9 @@ class Trainer:
         self.evals.record(self.step, start, self.budget.now)
         if not all(math.isfinite(v) for v in losses.values()):
             raise diverged("evaluation loss is not finite", self.step)
-        val_perplexity = math.exp(min(losses["val"], 50.0))
+        perplexity = math.exp(min(losses["val"], 50.0))
         self.logger.log(
-            self.event(epoch, eval_train_loss=losses["train"], val_loss=losses["val"], val_perplexity=val_perplexity)
+            self.event(epoch, eval_train_loss=losses["train"], val_loss=losses["val"], val_perplexity=perplexity)
         )
         if announce:
             self.progress_view.write(f"step {self.step}: {self.progress_view.losses_line(losses)}")
@@ -239,7 +237,8 @@ class Trainer:
             losses = self.run_evaluation(epoch)
         path = self.save(epoch, completed, losses)
         if losses:
-            self.progress_view.write(f"epoch {epoch}: {self.progress_view.losses_line(losses)}, checkpoint {path}")
+            where = f"epoch {epoch}" if completed else f"step {self.step} ({self.at()})"
+            self.progress_view.write(f"{where}: {self.progress_view.losses_line(losses)}, checkpoint {path}")
         return path, losses
 
     def timed_step(self) -> torch.Tensor:  # the step's time goes to the thread governor (on a CPU)
@@ -252,10 +251,10 @@ class Trainer:
 
     def begin(self) -> None:
         """Refuse a run with nothing left to do; start the clock, the progress view and the thread governor."""
-        if self.step >= min(self.steps_per_epoch * self.config.epochs, self.config.max_iters or math.inf):
+        if self.plan_done:
             raise UserError(
-                f"nothing left to train: the run is at step {self.step}, epoch {self.step // self.steps_per_epoch} "
-                f"of {self.config.epochs}; raise --epochs or --max_iters to go on"
+                f"nothing left to train: the run is at step {self.step} ({self.at()}); "
+                "raise --epochs or --max_iters to go on"
             )
         self.model.train()
         self.budget.restart()

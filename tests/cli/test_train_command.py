@@ -1,6 +1,7 @@
 """The command line end to end: training, generating, presets, and one-line errors with exit code 2."""
 
 import json
+import os
 import re
 import signal
 import time
@@ -12,6 +13,8 @@ from moviegpt.checkpoint import load_checkpoint
 from moviegpt.cli.arguments import build_parser, parse_settings
 from moviegpt.cli.main import main
 from moviegpt.cli.settings import resumed
+from moviegpt.cli.train import launcher
+from moviegpt.training.trainer import Trainer
 from tests.helpers import QUIET, ROOT, TINY_TEXT, generated, run_gpt, start_gpt
 
 TRAIN = ["--preset", "tiny", "--wandb", "disabled", "--max_new_tokens", "20"]
@@ -376,3 +379,34 @@ def test_the_fast_presets_title_settings_are_off_where_they_cannot_apply(tmp_pat
     refused = run_gpt(*common, "--title_dropout", "0.2", "--out_dir", "refused", cwd=tmp_path)
     assert refused.returncode == 2 and "--title_dropout needs" in refused.stderr
     assert not (tmp_path / "refused").exists()
+
+
+def test_ctrl_c_after_the_last_step_says_the_run_is_complete(tmp_path, monkeypatch, capsys, tiny_text_file):
+    """A resume would have nothing left to do: no "to go on" hint, still exit 130 (the user asked to stop)."""
+    original_step = Trainer.train_step
+
+    def last_step_then_ctrl_c(self):
+        loss = original_step(self)
+        if self.step == self.total_steps:
+            os.kill(os.getpid(), signal.SIGINT)  # the run's own handler asks the trainer to stop
+        return loss
+
+    monkeypatch.setattr(Trainer, "train_step", last_step_then_ctrl_c)
+    monkeypatch.chdir(tmp_path)
+    code = main(
+        ["--training_data", str(tiny_text_file), "--preset", "tiny", "--max_iters", "3", "--out_dir", "run", *QUIET]
+    )
+    out = capsys.readouterr().out
+    assert code == 130 and "interrupted after the last step: the run in run is complete" in out
+    assert "to go on" not in out
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, "python gpt.py"),
+        ({"LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "4"}, "torchrun --nproc_per_node 4 gpt.py"),
+    ],
+)
+def test_the_resume_hint_names_the_launcher_the_run_was_started_with(env, expected):
+    assert launcher("gpt", env) == expected

@@ -17,6 +17,7 @@ from moviegpt.training.budget import SaveSchedule
 from moviegpt.training.config import TrainConfig
 from moviegpt.training.distributed import SINGLE, DistContext
 from moviegpt.training.optim import Optimizers, lr_factor, make_optimizer
+from moviegpt.training.progress import position
 from moviegpt.training.run_folder import RunCheckpoints
 from moviegpt.training.tracking import RunLogger
 from moviegpt.training.trainer import Trainer
@@ -622,3 +623,13 @@ def test_resuming_in_float16_a_run_saved_in_another_precision_starts_a_fresh_sca
         fp16.scaler.load_state_dict(saved)
     fp16.load_scaler_state(saved)
     assert fp16.scaler.get_scale() == 65536.0
+
+
+def test_a_stop_inside_an_epoch_is_named_by_its_step_and_share_of_the_epoch(tmp_path, capsys):
+    """It used to say "epoch 1: ..., checkpoint" at 46% of an epoch, and "epoch 0 of 2" where progress said epoch 1."""
+    trainer = make_trainer(tmp_path, epochs=2, max_iters=5)  # 11 steps an epoch
+    trainer.train()
+    assert "step 5 (45% of epoch 1 of 2): train loss" in capsys.readouterr().out
+    with pytest.raises(UserError, match=r"nothing left to train: the run is at step 5 \(45% of epoch 1 of 2\)"):
+        trainer.begin()
+    assert position(22, 11, 2) == "epoch 2 of 2"
