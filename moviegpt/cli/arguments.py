@@ -63,7 +63,7 @@ def shown_default(s: Setting, kind: str) -> str:
     if len({repr(v) for v in values.values()}) > 1:
         return " (" + ", ".join(f"{name}: {value}" for name, value in values.items()) + ")"
     value = next(iter(values.values()))
-    if value is None or s.cli.get("action") in ("store_true", "store_false", "append"):
+    if value is None or s.cli.get("action") in ("store_true", "store_false", "append", "extend"):
         return ""
     return f" ({'on' if value is True else 'off' if value is False else value})"
 
@@ -79,8 +79,8 @@ def add_setting(parser: argparse._ActionsContainer, s: Setting, kind: str) -> No
         options["choices"] = s.choices
     elif s.kind is not list:
         options["type"] = argument_type(s)
-    if action == "append":
-        options["action"] = "append"
+    if action in ("append", "extend"):
+        options["action"] = action
     options.update({k: v for k, v in s.cli.items() if k in ("nargs", "metavar")})
     parser.add_argument(s.cli.get("flag", f"--{s.name}"), **options)
 

@@ -49,7 +49,7 @@ class CommandSettings:
         None,
         "UTF-8 text to train on: files, folders of .txt, globs or http(s) URLs (default "
         "dataset/movie_descriptions.txt, else the shipped dataset/simple_movies.txt)",
-        cli={"nargs": "+", "metavar": "SOURCE"},
+        cli={"nargs": "+", "action": "extend", "metavar": "SOURCE"},  # given twice: both sources, not the last
     )
     sha256: str | None = setting(None, "refuse a --checkpoint/--resume file whose SHA-256 is not this hex digest")
     prompt: str | None = setting(None, "text to continue; asked for when stdin is a terminal; empty = a new record")

@@ -55,7 +55,7 @@ class ExtractSummary:
     skipped: Counter = field(default_factory=Counter)
 
     def __str__(self) -> str:
-        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.skipped.items())) or "none"
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(self.skipped.items())) or "none"
         return f"rows read {self.rows_read}, written {self.written}, skipped {sum(self.skipped.values())} ({reasons})"
 
 

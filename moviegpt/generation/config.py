@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from moviegpt.errors import check
 from moviegpt.runtime import DEFAULT_SEED
-from moviegpt.settings import Setting, at_least, between, declared, setting, validate
+from moviegpt.settings import Check, Setting, at_least, between, declared, setting, validate
 
 STRATEGIES = ("sample", "greedy", "beam")
+# One rule for every temperature given: a negative one is told about greedy and beam at once, as 0 with sampling is.
+TEMPERATURE = Check(lambda v: v >= 0, "must be > 0 for sampling (0 is for --decode greedy or beam)")
 LIVE = ("repl", "web")  # settings that can change between generations, at the `>> ` prompt and on the web page
 
 
@@ -23,7 +25,7 @@ class GenerationConfig:
         live=("repl",),
     )
     temperature: float = setting(
-        1.0, "sampling temperature > 0 (greedy and beam ignore it)", check=at_least(0), live=LIVE
+        1.0, "sampling temperature > 0 (greedy and beam ignore it)", check=TEMPERATURE, live=LIVE
     )
     top_k: int | None = setting(None, "sample only from the k most likely tokens (off)", check=at_least(1), live=LIVE)
     top_p: float | None = setting(
@@ -58,7 +60,7 @@ class GenerationConfig:
         check(
             self.temperature > 0 or self.decode != "sample",
             "temperature",
-            "must be > 0 for sampling (0 is for --decode greedy or beam)",
+            TEMPERATURE.rule,
         )
         check(not self.stop or all(self.stop), "stop", "must not be an empty string")
         check(math.isfinite(self.length_penalty), "length_penalty", f"must be finite, got {self.length_penalty}")

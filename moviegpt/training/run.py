@@ -129,7 +129,7 @@ class TrainingRun:
         return (
             f"training on {self.corpus.describe()} | {self.model.num_parameters():,} parameters | "
             f"{self.device} {str(self.dtype).removeprefix('torch.')}{self.dtype_note} | "
-            f"global batch {train.batch_size} x grad_accum {train.grad_accum}{processes} = {self.global_batch} "
+            f"batch {train.batch_size} x grad_accum {train.grad_accum}{processes} = global batch {self.global_batch} "
             f"sequences of {self.config.model.context_length} per step | run folder {self.out_dir}"
         )
 

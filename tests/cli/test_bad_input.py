@@ -33,6 +33,7 @@ def workdir(tmp_path, monkeypatch):
         (["--outputs_dir", "a_file/sub"], "cannot create --outputs_dir a_file/sub"),
         (["--lr", "nan"], "--lr: must be a finite number, got nan"),
         (["--temperature", "inf"], "--temperature: must be a finite number, got inf"),
+        (["--temperature", "-1"], "must be > 0 for sampling (0 is for --decode greedy or beam), got -1"),  # as 0 is
         (["--max_new_tokens", "0"], "--max_new_tokens: must be >= 1"),
         (["--n_embd", "30", "--n_head", "4"], "--n_embd (30) must be divisible by n_head (4)"),
         (["--dropout", "1.5"], "--dropout: must be in [0, 1), got 1.5"),

@@ -410,3 +410,9 @@ def test_ctrl_c_after_the_last_step_says_the_run_is_complete(tmp_path, monkeypat
 )
 def test_the_resume_hint_names_the_launcher_the_run_was_started_with(env, expected):
     assert launcher("gpt", env) == expected
+
+
+def test_training_data_given_twice_keeps_both():
+    """argparse's nargs="+" alone kept only the last occurrence: a.txt was dropped without a word."""
+    settings = parse_settings(["--training_data", "a.txt", "--training_data", "b.txt", "c.txt"])
+    assert settings.command.training_data == ["a.txt", "b.txt", "c.txt"]

@@ -47,7 +47,7 @@ def test_letterboxd_shaped_file(tmp_path, capsys):
     assert f"rows read {len(rows)}" in summary and f"written {len(found)}" in summary
     empty = sum(1 for r in rows if not r["description"].strip())
     placeholder = sum(1 for r in rows if r["description"].strip() == "No description found")
-    assert f"no description {empty}" in summary and f"placeholder description {placeholder}" in summary
+    assert f"{empty} no description" in summary and f"{placeholder} placeholder description" in summary
     small = records((tmp_path / "movies_small.txt").read_text(encoding="utf-8"))
     assert small == found[:100]
 
@@ -76,13 +76,13 @@ def test_awkward_csv_cases(tmp_path, capsys):
     summary = capsys.readouterr().out
     assert "rows read 9, written 2, skipped 7" in summary
     for reason in (
-        "longer than --max-chars 1",
-        "no title 1",
-        "no description 1",
-        "placeholder description 1",
-        "duplicate 1",
-        "malformed row 1",
-        "invalid UTF-8 1",
+        "1 longer than --max-chars",
+        "1 no title",
+        "1 no description",
+        "1 placeholder description",
+        "1 duplicate",
+        "1 malformed row",
+        "1 invalid UTF-8",
     ):
         assert reason in summary
 
@@ -159,7 +159,7 @@ def test_degenerate_descriptions_are_dropped_and_counted_and_entities_unescaped(
     assert code == 0
     assert records(text) == [("Tom & Jerry", 'Cat & mouse "fight". Then they make up.')]
     summary = capsys.readouterr().out
-    assert "mostly repetition 3" in summary and "longer than --max-chars 1" in summary
+    assert "3 mostly repetition" in summary and "1 longer than --max-chars" in summary
 
 
 @pytest.mark.parametrize("kind", ["binary", "folder"])

@@ -88,7 +88,7 @@ def test_only_rank_0_writes_and_prints(runs):
     assert sorted(p.name for p in (work / "ddp").iterdir()) == sorted(p.name for p in (work / "single").iterdir())
     assert len(list((work / "ddp_outputs").iterdir())) == 1
     assert ddp.stdout.count("training on movies.txt") == 1
-    assert "global batch 4 x grad_accum 2 x 2 processes = 16 sequences" in ddp.stdout
+    assert "batch 4 x grad_accum 2 x 2 processes = global batch 16 sequences" in ddp.stdout
     state = torch.load(work / "ddp" / "last.pt", weights_only=True)
     assert state["train_args"]["world_size"] == 2 and state["train_args"]["global_batch_size"] == 16
     assert state["trainer"]["tokens_seen"] == 12 * 16 * 32  # counted over both ranks
