@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from moviegpt.errors import UserError
+from moviegpt.errors import Interrupted, UserError
 from moviegpt.generation.config import GenerationConfig, describe, live_settings
 from moviegpt.generation.generate import generate
 from moviegpt.generation.outputs import save_output, write_text
@@ -56,6 +56,7 @@ class Session:
     new_seeds: bool = False
     generations: int = 0
     last_seed: int | None = None
+    last_config: GenerationConfig | None = None  # what the last generation was made with (its poster credits it)
 
     def title_prompt(self, title: str) -> str:
         return (self.record_format or RecordFormat()).title_prompt(title)
@@ -74,6 +75,7 @@ class Session:
         used (seed included). Ctrl-C raises GenerationInterrupted with the text so far."""
         self.tokenizer.encode(prompt)  # unknown characters: an error before anything is printed
         config, streamer = self.next_config(), None
+        self.last_config = config
         unconditional = (self.record_format or RecordFormat()).without_title(prompt)
         try:
             streamer = TerminalStreamer(prompt, config.num_samples, self.typewriter, self.out)
@@ -136,7 +138,7 @@ class Repl:
         elif word == ":poster":
             if not self.log or self.poster is None:
                 raise UserError("nothing generated yet: generate a movie first, then :poster")
-            self.poster(self.log[-1], session.config)
+            self.poster(self.log[-1], session.last_config or session.config)
         else:
             title = line[len(":title") :].strip()
             if word == ":title" and not title:
@@ -176,9 +178,10 @@ class Repl:
         while True:
             try:
                 line = self.read_line(stdin)
-            except KeyboardInterrupt:  # Ctrl-C at the prompt leaves
+            except KeyboardInterrupt:  # Ctrl-C at the prompt leaves, with exit code 130 (docs/errors.md)
                 out.write("\n")
-                break
+                self.say_saved()
+                raise Interrupted from None
             if not line or line.strip() in ("quit", "exit"):
                 out.write("\n" if not line else "")
                 break
@@ -188,9 +191,12 @@ class Repl:
                 out.write(f"error: {exc}\n")
             except KeyboardInterrupt:  # Ctrl-C during a generation stops that generation only (what came is kept)
                 out.write("\n(generation stopped)\n")
-        if self.path:
-            out.write(f"session saved to {self.path}\n")
+        self.say_saved()
         return self.path
+
+    def say_saved(self) -> None:
+        if self.path:
+            self.session.out.write(f"session saved to {self.path}\n")
 
 
 def repl(

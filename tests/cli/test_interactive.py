@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from moviegpt.cli.interactive import Repl, Session, parse_setting
-from moviegpt.errors import UserError
+from moviegpt.errors import Interrupted, UserError
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer.char import CharTokenizer
@@ -55,12 +55,30 @@ def test_ctrl_c_during_a_generation_returns_to_the_prompt(tmp_path):
     assert saved[1].split("\n", 1)[1].startswith("b")  # then the second prompt's, after its settings line
 
 
-def test_a_poster_after_set_is_credited_with_the_settings_in_force(tmp_path):
+def test_a_poster_is_credited_with_the_settings_its_movie_was_made_with(tmp_path):
+    """A :set after the generation changes the next movie, not the credit of the last one."""
     out, credits = io.StringIO(), []
     Repl(session(out), tmp_path, poster=lambda text, config: credits.append(config.temperature)).run(
         io.StringIO("abc\n:set temperature 0.5\n:poster\n")
     )
-    assert credits == [0.5]
+    assert credits == [1.0]
+
+
+class CtrlCAtPrompt(io.StringIO):
+    """Typed input where a Ctrl-C comes at the prompt after the given lines."""
+
+    def readline(self, *args) -> str:
+        line = super().readline(*args)
+        if not line:
+            raise KeyboardInterrupt
+        return line
+
+
+def test_ctrl_c_at_the_prompt_leaves_with_exit_code_130_and_the_session_saved(tmp_path):
+    out = io.StringIO()
+    with pytest.raises(Interrupted):  # main turns it into exit code 130, as docs/errors.md says
+        Repl(session(out), tmp_path).run(CtrlCAtPrompt("abc\n"))
+    assert "session saved to" in out.getvalue() and list(tmp_path.glob("session*"))
 
 
 def test_unknown_commands_and_a_title_without_a_name_are_refused(tmp_path):
