@@ -250,3 +250,12 @@ def seed_everything(seed: int) -> None:
 def prepare_for_inference(model: torch.nn.Module, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
     """Evaluation mode on the device, weights cast once to the inference dtype (no per-step autocast casts)."""
     return model.eval().to(device=device, dtype=dtype)
+
+
+def device_memory(device: torch.device) -> int | None:
+    """The device's memory in bytes (None where it cannot be read)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    if device.type == "cpu" and hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return None

@@ -15,6 +15,7 @@ from moviegpt.errors import Interrupted, UserError
 from moviegpt.generation.config import GenerationConfig, describe, live_settings
 from moviegpt.generation.generate import generate
 from moviegpt.generation.outputs import save_output, write_text
+from moviegpt.generation.search import check_fits
 from moviegpt.generation.streamers import TerminalStreamer, sample_header
 from moviegpt.models import LanguageModel
 from moviegpt.records import RecordFormat
@@ -77,6 +78,7 @@ class Session:
         config, streamer = self.next_config(), None
         self.last_config = config
         unconditional = (self.record_format or RecordFormat()).without_title(prompt)
+        check_fits(self.model, config, unconditional is not None)  # before the streamer's rows are made
         try:
             streamer = TerminalStreamer(prompt, config.num_samples, self.typewriter, self.out)
             texts = generate(self.model, self.tokenizer, prompt, config, streamer, unconditional)

@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None, model: str = "gpt") -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (MemoryError, torch.OutOfMemoryError) as exc:
-        print(f"error: out of memory ({type(exc).__name__}); lower --batch_size or the model's size", file=sys.stderr)
+        lower = "--batch_size (training), --num_samples (generation) or the model's size"
+        print(f"error: out of memory ({type(exc).__name__}); lower {lower}", file=sys.stderr)
         return 2
     except Interrupted:
         return 130

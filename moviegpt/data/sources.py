@@ -26,6 +26,8 @@ def expand_source(spec: str, download_dir: Path) -> list[Path]:
         if not files:
             raise UserError(f"no training data files match {spec!r}")
         return files
+    if path.exists() and not path.is_file():  # reading a pipe waits for a writer; the text is read more than once
+        raise UserError(f"training data is a pipe or a device, not a file: {path} (save the text to a file first)")
     return [path]
 
 

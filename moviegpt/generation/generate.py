@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from moviegpt.generation.config import GenerationConfig
-from moviegpt.generation.search import generate_ids
+from moviegpt.generation.search import check_fits, generate_ids
 from moviegpt.generation.stopping import RowText, Stopper
 from moviegpt.generation.streamers import Streamer
 from moviegpt.models import LanguageModel
@@ -31,6 +31,7 @@ def generate(
     The streamer receives each row's text as soon as it is final (never part of a stop string), and hears when a
     row ends, while the others may still be going.
     """
+    check_fits(model, config, unconditional is not None)
     ids = prompt_ids(tokenizer, prompt)
     without = prompt_ids(tokenizer, unconditional) if unconditional is not None else None
     stopper = Stopper(tokenizer, config.stop or [])

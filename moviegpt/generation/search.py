@@ -6,12 +6,35 @@ from collections.abc import Callable
 
 import torch
 
+from moviegpt.errors import UserError
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.sampling import apply_repetition_penalty, next_tokens
 from moviegpt.models import LanguageModel
+from moviegpt.runtime import device_memory
 
 OnToken = Callable[[int, int], None]  # (row, token id)
 IsDone = Callable[[list[int]], bool]  # generated ids of one row -> has it reached a stop string?
+
+
+def decoding_rows(config: GenerationConfig, guided: bool) -> int:
+    """Rows decoded together: the beams, or the samples (twice over with guidance: a twin without the title)."""
+    if config.decode == "beam":
+        return config.num_beams
+    return config.num_samples * (2 if guided and config.guidance_scale not in (None, 1) else 1)
+
+
+def check_fits(model: LanguageModel, config: GenerationConfig, guided: bool) -> None:
+    """Refuse, in one line and before anything per row is made, a batch whose KV cache the device cannot hold
+    (measured on the meta device: nothing allocated); about as much again goes to each step's activations."""
+    param, rows = next(model.parameters()), decoding_rows(config, guided)
+    cache = model.new_cache(rows, torch.device("meta"), param.dtype)
+    needed, memory = 2 * getattr(getattr(cache, "data", None), "nbytes", 0), device_memory(param.device)
+    device = param.device
+    if memory is not None and needed > memory:
+        raise UserError(
+            f"generating {rows:,} rows at once (--num_samples x --num_beams, x 2 with guidance) needs about "
+            f"{needed / 2**30:,.0f} GiB but the {device.type} has {memory / 2**30:,.0f} GiB; lower --num_samples"
+        )
 
 
 class IncrementalModel:
@@ -167,5 +190,5 @@ def generate_ids(
         return beam_search(IncrementalModel(model, config.num_beams), prompt, config, is_done, on_token)
     if config.guidance_scale in (None, 1):  # no guidance: no twin rows without the title
         unconditional = None
-    rows = config.num_samples * (2 if unconditional is not None else 1)
+    rows = decoding_rows(config, unconditional is not None)
     return sample(IncrementalModel(model, rows), prompt, config, is_done, on_token, unconditional)

@@ -3,24 +3,14 @@ trillion parameters or a batch of a hundred million rows is refused in one line,
 
 from __future__ import annotations
 
-import os
-
 import torch
 
 from moviegpt.errors import UserError
 from moviegpt.models import build_model
+from moviegpt.runtime import device_memory
 
 BYTES_PER_PARAMETER = 16  # float32 weights and gradients, and AdamW's two moments
 ACTIVATION_FLOATS = 12  # float32 values kept per token, layer and embedding channel for the backward pass (about)
-
-
-def device_memory(device: torch.device) -> int | None:
-    """The device's memory in bytes (None where it cannot be read)."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).total_memory
-    if device.type == "cpu" and hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return None
 
 
 def training_bytes(model_config, vocab_size: int, batch_size: int) -> tuple[int, int]:

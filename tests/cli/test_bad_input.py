@@ -1,6 +1,8 @@
 """The README's bad-input table, rows not covered elsewhere: one line on stderr, exit code 2, nothing lost."""
 
 import argparse
+import os
+import signal
 
 import pytest
 
@@ -75,6 +77,17 @@ def test_title_with_characters_the_model_never_saw(workdir, capsys, tiny_checkpo
     assert "'Z'" in err and "'2'" in err
 
 
+def test_a_pipe_as_training_data_is_refused_instead_of_waiting_for_a_writer(workdir, capsys):
+    os.mkfifo(workdir / "pipe.txt")
+    signal.alarm(30)  # without the check, reading the pipe waited for a writer for ever
+    try:
+        err = one_line_error(capsys, ["--training_data", "pipe.txt", *TRAIN])
+    finally:
+        signal.alarm(0)
+    assert "training data is a pipe or a device, not a file: pipe.txt" in err
+    assert not (workdir / "runs").exists()
+
+
 @pytest.mark.parametrize("title", ["", "   ", "Two\nLines", "Carriage\rReturn"])
 def test_an_empty_or_multi_line_title_is_refused(workdir, capsys, tiny_checkpoint, title):
     """A newline in a title would end the template's first line: the model would read a title and a plot start."""
@@ -128,3 +141,12 @@ def test_commands_missing_what_they_need(workdir, capsys, argv, message):
 def test_interactive_without_a_checkpoint_is_refused(capsys):
     """It trained the 57M original preset first (step 1 took 5:42); now it asks for the model to talk to."""
     assert "--interactive needs --checkpoint" in one_line_error(capsys, ["--interactive"])
+
+
+def test_a_num_samples_the_memory_cannot_hold_is_refused_before_anything_is_generated(workdir, capsys, tiny_checkpoint):
+    """Its KV cache alone (measured on the meta device) would be far larger than the machine: one line, not the
+    allocator's error naming --batch_size."""
+    argv = ["--checkpoint", str(tiny_checkpoint), "--prompt", "", "--num_samples", "1000000000"]
+    err = one_line_error(capsys, argv)
+    assert "generating 1,000,000,000 rows at once" in err and "lower --num_samples" in err
+    assert not list(workdir.glob("outputs/*"))
