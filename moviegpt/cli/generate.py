@@ -7,10 +7,10 @@ import sys
 from moviegpt.cli.interactive import GenerationInterrupted, Session, repl
 from moviegpt.cli.loading import LoadedModel, load_for_inference
 from moviegpt.cli.posters import poster_credit, save_posters
-from moviegpt.cli.settings import Settings
+from moviegpt.cli.settings import CommandSettings, Settings
 from moviegpt.errors import Interrupted
 from moviegpt.generation.config import GenerationConfig
-from moviegpt.generation.outputs import check_outputs_dir, save_output
+from moviegpt.generation.outputs import check_folder, save_output
 
 
 def read_prompt(prompt: str | None) -> str:
@@ -58,6 +58,13 @@ def generate_and_save(loaded: LoadedModel, settings: Settings) -> None:
         posters(text, session.config)
 
 
+def check_output_folders(command: CommandSettings) -> None:
+    """The folders a generation will write into, checked before anything is loaded, trained or generated."""
+    check_folder(command.outputs_dir, "--outputs_dir")
+    if command.poster:
+        check_folder(command.posters_dir, "--posters_dir")
+
+
 def generate_command(settings: Settings) -> None:
-    check_outputs_dir(settings.command.outputs_dir)
+    check_output_folders(settings.command)
     generate_and_save(load_for_inference(settings), settings)

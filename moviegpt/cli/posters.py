@@ -7,6 +7,7 @@ from pathlib import Path
 from moviegpt.cli.settings import Settings
 from moviegpt.data.textfile import read_text
 from moviegpt.generation.config import GenerationConfig
+from moviegpt.generation.outputs import check_folder
 from moviegpt.models import LanguageModel
 from moviegpt.posters.render import make_posters
 from moviegpt.records import RecordFormat
@@ -37,5 +38,6 @@ def save_posters(text: str, record_format: RecordFormat | None, credit: str, pos
 def poster_from_command(settings: Settings) -> None:
     """--poster_from FILE: posters for the movies in a text already generated (no model needed)."""
     source = settings.command.poster_from
+    check_folder(settings.command.posters_dir, "--posters_dir")
     text = read_text(source, what="--poster_from file")
     save_posters(text, None, f"written by MovieGPT · {Path(source).name}", settings.command.posters_dir)

@@ -7,10 +7,12 @@ from pathlib import Path
 from moviegpt.cli.loading import load_for_inference
 from moviegpt.cli.posters import poster_credit
 from moviegpt.cli.settings import Settings
+from moviegpt.generation.outputs import check_folder
 from moviegpt.web.server import WebGenerator, serve
 
 
 def serve_command(settings: Settings) -> None:
+    check_folder(settings.command.posters_dir, "--posters_dir")  # every request draws a poster
     loaded = load_for_inference(settings)
     generator = WebGenerator(
         loaded.model,

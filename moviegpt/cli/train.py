@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from moviegpt.checkpoint import Checkpoint, load_checkpoint, newest_good_checkpoint
-from moviegpt.cli.generate import generate_and_save
+from moviegpt.cli.generate import check_output_folders, generate_and_save
 from moviegpt.cli.loading import LoadedModel, local_checkpoint, on_device
 from moviegpt.cli.paths import resolve_cache_dir, resolve_training_data
 from moviegpt.cli.settings import SCRIPTS, Settings, initialised, resumed
@@ -18,7 +18,6 @@ from moviegpt.data.corpus import DataConfig
 from moviegpt.data.download import is_remote
 from moviegpt.data.sources import resolve_sources
 from moviegpt.errors import Interrupted, UserError
-from moviegpt.generation.outputs import check_outputs_dir
 from moviegpt.tokenizer import tokenizer_from_dict
 from moviegpt.training.distributed import DistContext, init_distributed, shutdown
 from moviegpt.training.run import Resume, RunConfig, TrainingInterrupted, TrainingRun, build_run
@@ -88,7 +87,7 @@ def checked_config(settings: Settings, context: DistContext) -> tuple[Settings, 
         settings = initialised(settings, init.model_config, init.tokenizer["kind"], settings.run.init_from)
     config = run_config(settings, resume, init=init)
     if context.is_main:
-        check_outputs_dir(settings.command.outputs_dir)
+        check_output_folders(settings.command)
     return settings, config
 
 

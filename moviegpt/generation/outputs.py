@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import datetime
 from pathlib import Path
@@ -23,19 +24,34 @@ def save_output(text: str, outputs_dir: str | Path, stem: str = "output") -> Pat
     return path
 
 
+def missing_folders(path: Path) -> list[Path]:
+    """The folders above path that do not exist yet, deepest first."""
+    return [p for p in path.parents if not p.exists()]
+
+
 def write_text(path: Path, text: str) -> None:
+    """Write atomically; on failure (a full disk) the folders made for it are removed again, the file never made."""
+    made = missing_folders(path)
     try:
         atomic_write(path, lambda f: f.write(text.encode("utf-8")))
     except OSError as exc:
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only an empty folder goes; one that anything else wrote into stays
         raise UserError(f"cannot write output to {path.parent}: {exc.strerror or exc}") from None
 
 
-def check_outputs_dir(outputs_dir: str) -> None:
-    """Create --outputs_dir now, so a bad one is reported before a long training run or generation."""
-    path = Path(outputs_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create --outputs_dir {path}: {exc.strerror or exc}") from None
-    if not os.access(path, os.W_OK):
-        raise UserError(f"--outputs_dir {path} is not writable")
+def check_folder(folder: str, flag: str = "--outputs_dir") -> None:
+    """Check now that an output folder exists and is writable, or can be made, so a bad one is reported before a
+    long training run or generation; nothing is created until there is something to write into it."""
+    path = Path(folder)
+    missing = missing_folders(path / "file")
+    existing = missing[-1].parent if missing else path
+    if not existing.is_dir():
+        raise UserError(f"cannot create {flag} {path}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(
+            f"{flag} {path} is not writable"
+            if existing == path
+            else f"cannot create {flag} {path}: {existing} is not writable"
+        )

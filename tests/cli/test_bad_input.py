@@ -1,11 +1,13 @@
 """The README's bad-input table, rows not covered elsewhere: one line on stderr, exit code 2, nothing lost."""
 
 import argparse
+import errno
 import os
 import signal
 
 import pytest
 
+from moviegpt import files
 from moviegpt.checkpoint import load_checkpoint
 from moviegpt.cli.arguments import build_parser
 from moviegpt.cli.main import main
@@ -33,6 +35,7 @@ def workdir(tmp_path, monkeypatch):
         (["--out_dir", "a_file"], "--out_dir is a file, not a folder: a_file"),
         (["--outputs_dir", "a_file"], "cannot create --outputs_dir a_file"),
         (["--outputs_dir", "a_file/sub"], "cannot create --outputs_dir a_file/sub"),
+        (["--poster", "--posters_dir", "a_file/sub"], "cannot create --posters_dir a_file/sub"),  # not after training
         (["--lr", "nan"], "--lr: must be a finite number, got nan"),
         (["--temperature", "inf"], "--temperature: must be a finite number, got inf"),
         (["--temperature", "-1"], "must be > 0 for sampling (0 is for --decode greedy or beam), got -1"),  # as 0 is
@@ -150,3 +153,17 @@ def test_a_num_samples_the_memory_cannot_hold_is_refused_before_anything_is_gene
     err = one_line_error(capsys, argv)
     assert "generating 1,000,000,000 rows at once" in err and "lower --num_samples" in err
     assert not list(workdir.glob("outputs/*"))
+
+
+def test_a_full_disk_while_saving_a_generation_leaves_no_empty_outputs_folder(
+    workdir, capsys, monkeypatch, tiny_checkpoint
+):
+    """The folder is made only to hold the file; when the file cannot be written, the folder goes too."""
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    err = one_line_error(capsys, ["--checkpoint", str(tiny_checkpoint), "--prompt", "", "--outputs_dir", "new/out"])
+    assert "cannot write output to new/out: No space left on device" in err
+    assert not (workdir / "new").exists()
