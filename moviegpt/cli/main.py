@@ -18,6 +18,7 @@ from moviegpt.cli.serve import serve_command
 from moviegpt.cli.settings import Settings, check_conflicts, ignored_training_flags
 from moviegpt.cli.train import train_command
 from moviegpt.errors import Interrupted, UserError
+from moviegpt.training.distributed import launched_rank
 
 Command = Callable[[Settings], None]
 # Flags that name a command of their own and need --checkpoint, with what the checkpoint is for.
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None, model: str = "gpt") -> int:
             )
         command(settings)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if launched_rank() == 0:  # under torchrun rank 0 says it once; every rank checks the same input
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     except (MemoryError, torch.OutOfMemoryError) as exc:
         lower = "--batch_size (training), --num_samples (generation) or the model's size"
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None, model: str = "gpt") -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        if launched_rank() == 0:
+            print("interrupted", file=sys.stderr)
         return 130
     return 0

@@ -19,7 +19,7 @@ from moviegpt.data.download import is_remote
 from moviegpt.data.sources import resolve_sources
 from moviegpt.errors import Interrupted, UserError
 from moviegpt.tokenizer import tokenizer_from_dict
-from moviegpt.training.distributed import DistContext, init_distributed, shutdown
+from moviegpt.training.distributed import DistContext, init_distributed, peer_gone, shutdown
 from moviegpt.training.run import Resume, RunConfig, TrainingInterrupted, TrainingRun, build_run
 
 
@@ -122,6 +122,10 @@ def train_command(settings: Settings) -> None:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         settings, run = train(settings, context, rank_device)
         finished = True
+    except RuntimeError as exc:
+        if not (context.enabled and peer_gone(exc)):
+            raise
+        raise UserError("another process of this torchrun job stopped; its message is above") from None
     finally:
         shutdown(context, finished)
     if context.is_main:

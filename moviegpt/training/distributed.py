@@ -79,6 +79,17 @@ def init_distributed(device_name: str, timeout_minutes: float = 10.0) -> tuple[D
     return context, device
 
 
+def launched_rank() -> int:
+    """This process's rank in a torchrun job (torchrun sets RANK in each process it starts), 0 outside one."""
+    return int(os.environ.get("RANK", "0") or 0)
+
+
+def peer_gone(exc: BaseException) -> bool:
+    """Whether a collective failed because another rank of the job had stopped (its own message says why)."""
+    text = str(exc)
+    return isinstance(exc, dist.DistError) or "closed by peer" in text or "reset by peer" in text
+
+
 def shutdown(context: DistContext, finished: bool = False) -> None:
     """Leave the torchrun job: free what still holds the process group (the DistributedDataParallel wrapper, kept
     alive by reference cycles), wait for every rank when the run finished normally, then destroy the group. Left to

@@ -73,10 +73,10 @@ class TrainingInterrupted(Exception):
 
 
 @contextlib.contextmanager
-def stop_on_signals(request_stop: Callable[[], None]) -> Iterator[list[int]]:
+def stop_on_signals(request_stop: Callable[[], None], say: bool = True) -> Iterator[list[int]]:
     """Ctrl-C / SIGTERM ask the trainer to stop after the current step (and checkpoint); a second Ctrl-C aborts.
 
-    Yields the list of signals received."""
+    Yields the list of signals received; `say` False: silently (ranks other than 0 of a torchrun job)."""
     received: list[int] = []
 
     def handle(signum: int, frame: object) -> None:
@@ -84,7 +84,10 @@ def stop_on_signals(request_stop: Callable[[], None]) -> Iterator[list[int]]:
             raise KeyboardInterrupt
         received.append(signum)
         request_stop()
-        print("\nstopping after this step to write a checkpoint (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+        if say:
+            print(
+                "\nstopping after this step to write a checkpoint (Ctrl-C again to abort)", file=sys.stderr, flush=True
+            )
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -176,7 +179,7 @@ class TrainingRun:
             )
         try:
             trainer = self.trainer(logger)
-            with stop_on_signals(trainer.request_stop) as received:
+            with stop_on_signals(trainer.request_stop, say=self.context.is_main) as received:
                 result = trainer.train()
         finally:
             logger.close()

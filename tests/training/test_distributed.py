@@ -180,3 +180,14 @@ def test_periodic_saves_under_torchrun_do_not_deadlock(tmp_path, every):
     assert (tmp_path / "ddp" / "last.pt").exists()
     saved = [p.name for p in (tmp_path / "ddp").glob("epoch_*.pt")]
     assert saved, "no checkpoint was written"
+
+
+def test_bad_input_under_torchrun_is_one_line_from_rank_0_and_the_other_ranks_are_silent(tmp_path):
+    """Rank 1 used to print a RuntimeError traceback ("Connection closed by peer") from the barrier it waited at.
+    torchrun's own failure report (ChildFailedError, exit code 1) follows ours; it is torchrun's, not ours."""
+    result = torchrun("--training_data", "nothere.txt", *COMMON, "--out_dir", "run", cwd=tmp_path, timeout=120)
+    assert result.returncode != 0
+    ours = result.stderr.split("Traceback (most recent call last):\n  File")[0]  # before torchrun's report
+    assert ours.count("error: training data not found: nothere.txt") == 1
+    assert "[rank1]" not in result.stderr and "closed by peer" not in result.stderr
+    assert "exitcode  : 2" in result.stderr  # rank 0's exit code, as torchrun reports it
