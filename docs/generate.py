@@ -174,11 +174,12 @@ def movies_ablation(results: list[dict]) -> str:
 
 
 def cpu_speed(results: list[dict]) -> str:
-    """bench/cpu_speed.py on this CPU as it is and made to act as an AVX2-only one, at two threads and one."""
+    """bench/cpu_speed.py on this CPU as it is and made to act as an AVX2-only one, at two threads and one, and on a
+    real AVX2-only CPU (the machine of a later session)."""
     first = results[0]
     lines = [f"Measured on {first['machine']}, {first['date']}; the median of "
-             f"{len(first['rows'][0]['rounds'])} interleaved rounds of {first['steps']} training steps per recipe; "
-             "generation: batch 1, 300 characters, no guidance.\n"]  # fmt: skip
+             f"{' or '.join(sorted({str(len(r['rows'][0]['rounds'])) for r in results}))} interleaved rounds of "
+             f"{first['steps']} training steps per recipe; generation: batch 1, 300 characters, no guidance.\n"]  # fmt: skip
     rows = []
     for result in results:
         base = result["rows"][-1]
@@ -197,6 +198,7 @@ CPU_SPEED = {
     "cpu_speed_native.json": "as it is (AVX-512 with native bfloat16)",
     "cpu_speed_avx2.json": "acting as AVX2-only (no native bfloat16)",
     "cpu_speed_avx2_1thread.json": "acting as AVX2-only, one thread",
+    "cpu_speed_avx2_native.json": "a real AVX2-only CPU (a slower EPYC core)",
 }
 
 MULTI: dict[str, tuple[dict[str, str], Callable[[list[dict]], str], str]] = {  # marker -> (files, renderer, key)
