@@ -177,9 +177,11 @@ def cpu_speed(results: list[dict]) -> str:
     """bench/cpu_speed.py on this CPU as it is and made to act as an AVX2-only one, at two threads and one, and on a
     real AVX2-only CPU (the machine of a later session)."""
     first = results[0]
-    lines = [f"Measured on {first['machine']}, {first['date']}; the median of "
-             f"{' or '.join(sorted({str(len(r['rows'][0]['rounds'])) for r in results}))} interleaved rounds of "
-             f"{first['steps']} training steps per recipe; generation: batch 1, 300 characters, no guidance.\n"]  # fmt: skip
+    rounds = " or ".join(sorted({str(len(r["rows"][0]["rounds"])) for r in results}))
+    lines = [
+        f"Measured on {first['machine']}, {first['date']}; the median of {rounds} interleaved rounds of "
+        f"{first['steps']} training steps per recipe; generation: batch 1, 300 characters, no guidance.\n"
+    ]
     rows = []
     for result in results:
         base = result["rows"][-1]
