@@ -29,11 +29,11 @@ def check_fits(model: LanguageModel, config: GenerationConfig, guided: bool) -> 
     param, rows = next(model.parameters()), decoding_rows(config, guided)
     cache = model.new_cache(rows, torch.device("meta"), param.dtype)
     needed, memory = 2 * getattr(getattr(cache, "data", None), "nbytes", 0), device_memory(param.device)
-    device = param.device
     if memory is not None and needed > memory:
+        what = "--num_beams" if config.decode == "beam" else "--num_samples"
         raise UserError(
-            f"generating {rows:,} rows at once (--num_samples x --num_beams, x 2 with guidance) needs about "
-            f"{needed / 2**30:,.0f} GiB but the {device.type} has {memory / 2**30:,.0f} GiB; lower --num_samples"
+            f"generating {rows:,} rows at once ({what}, x 2 with guidance) needs about {needed / 2**30:,.0f} GiB "
+            f"but the {param.device.type} has {memory / 2**30:,.0f} GiB; lower {what}"
         )
 
 
