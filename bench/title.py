@@ -3,14 +3,16 @@
 demo    trains the quick start (fast preset, 3 minutes, dataset/simple_movies.txt; extra flags are passed on), then
         for 40 titles the corpus never had generates a plot without and with guidance and counts the plots that
         name the title's role and its place, beside chance (the role and place of another of the 40 titles).
-movies  trains the fast preset on movies.txt for each --minutes, then on its validation split (the last 10%):
-        bits per character, the title measures of --evaluate, and the share of generated plots (100 validation
-        titles) that repeat a word of their title, without and with guidance, beside the real plots' share.
+movies  trains the fast preset on movies.txt for each --minutes (or takes --checkpoint), then on its validation
+        split (the last 10%): bits per character, the title measures of --evaluate on every validation movie (with
+        95% intervals), and the share of generated plots (--titles validation titles) that use a word of their
+        title, without and with guidance, plain and with --best_of K, beside the real plots' share.
 
 Each part also times generation with and without guidance (characters per second, batch 1) and writes its figures
 to bench/results/title_<part>.json. Needs a quiet machine: the budgets are wall-clock minutes.
     python bench/title.py demo [--minutes 3] [-- extra gpt.py flags]
     python bench/title.py movies --minutes 3 9 [--data ../shared/data/movies.txt]
+    python bench/title.py movies --checkpoint runs/x/last.pt --best_of 8
 """
 
 from __future__ import annotations
@@ -36,15 +38,15 @@ from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: 
 from moviegpt.cli.main import main as gpt_main  # noqa: E402
 from moviegpt.data.dataset import split_point  # noqa: E402
 from moviegpt.evaluation import evaluate_text, spread, title_measures  # noqa: E402
-from moviegpt.generation.config import GenerationConfig, default_guidance  # noqa: E402
-from moviegpt.generation.generate import generate  # noqa: E402
-from moviegpt.records import RecordFormat, parse_movies  # noqa: E402
+from moviegpt.generation.config import GenerationConfig  # noqa: E402
+from moviegpt.generation.generate import generate, generate_request  # noqa: E402
+from moviegpt.generation.request import default_guidance, title_request  # noqa: E402
+from moviegpt.records import RecordFormat, parse_movies, title_words  # noqa: E402
 from moviegpt.tokenizer.char import CharTokenizer  # noqa: E402
 
 FMT = RecordFormat()
 SHARED = ROOT.parent / "shared" / "data"
 README_TITLES = ("The Lonely Miner", "The Pirate of the Lake")  # the README shows what the quick start writes for them
-STOPWORDS = {"the", "and", "of", "a", "an", "in", "to", "for", "with", "on", "at", "is", "my", "your"}
 
 
 def train(data: Path, minutes: float, out_dir: Path, extra: list[str]) -> dict:
@@ -125,13 +127,46 @@ def demo(args: argparse.Namespace, extra: list[str], work: Path) -> dict:
     return result
 
 
-def title_words(title: str) -> list[str]:
-    return [w for w in re.findall(r"[A-Za-z]{3,}", title) if w.lower() not in STOPWORDS]
-
-
 def repeats_title(title: str, plot: str) -> bool:
     """Whether a plot uses a word of its title (names and places are capitalised: any case counts)."""
-    return any(re.search(rf"\b{re.escape(w.lower())}\b", plot.lower()) for w in title_words(title))
+    return any(re.search(rf"\b{re.escape(w)}\b", plot.lower()) for w in title_words(title))
+
+
+def best_of_shares(model, tokenizer, sample: list, k: int, scale: float) -> dict:
+    """best_of k for each title: the share of chosen plots that use a title word when the score is the bits saved
+    per plot (what --best_of does) and per character, beside the share among all candidates; time per result."""
+    chosen = {"per_plot": 0, "per_char": 0, "any_candidate": 0, "all_candidates": 0}
+    start = time.perf_counter()
+    for i, movie in enumerate(sample):
+        config = GenerationConfig(max_new_tokens=400, stop=[FMT.end], seed=i, guidance_scale=scale, best_of=k)
+        (result,) = generate_request(model, tokenizer, title_request(config, FMT, title=movie.title))
+        copies = [repeats_title(movie.title, c.text) for c in result.candidates]
+        per_char = max(result.candidates, key=lambda c: c.bits / max(len(c.text), 1))
+        chosen["per_plot"] += repeats_title(movie.title, result.text)
+        chosen["per_char"] += repeats_title(movie.title, per_char.text)
+        chosen["any_candidate"] += any(copies)
+        chosen["all_candidates"] += sum(copies) / len(copies)
+    seconds = (time.perf_counter() - start) / len(sample)
+    return {**{key: value / len(sample) for key, value in chosen.items()}, "seconds_per_result": round(seconds, 2)}
+
+
+def measure(path: Path, val: str, val_movies: list, sample: list, args: argparse.Namespace) -> dict:
+    """A checkpoint's validation bits per character, title measures on every validation movie, title-word use."""
+    checkpoint = load_checkpoint(path)
+    model, tok = model_from_checkpoint(checkpoint)
+    model.eval()
+    exact = evaluate_text(model, tok, val, None, torch.device("cpu"))
+    start = time.perf_counter()
+    measures = title_measures(model, tok, val_movies, FMT, torch.device("cpu"))
+    run = {"val_bits_per_char": exact.bits_per_character, "title": measures.to_dict()}
+    run["title_measure_seconds"] = round(time.perf_counter() - start)
+    for scale in args.scales:
+        texts, speed = plots(model, tok, [m.title for m in sample], scale)
+        share = sum(repeats_title(m.title, x) for m, x in zip(sample, texts)) / len(sample)
+        run[f"guidance_{scale:g}"] = {"plots_repeating_a_title_word": share, "chars_per_s": round(speed)}
+        for k in args.best_of:
+            run[f"guidance_{scale:g}"][f"best_of_{k}"] = best_of_shares(model, tok, sample, k, scale)
+    return run
 
 
 def movies(args: argparse.Namespace, extra: list[str], work: Path) -> dict:
@@ -139,23 +174,17 @@ def movies(args: argparse.Namespace, extra: list[str], work: Path) -> dict:
     tokenizer = CharTokenizer(text)
     val = text[split_point(tokenizer.encode_array(text), tokenizer) :]
     val_movies = parse_movies(val)
-    sample = spread([m for m in val_movies if title_words(m.title)], 100)
+    sample = spread([m for m in val_movies if title_words(m.title)], args.titles)
     real = sum(repeats_title(m.title, m.description) for m in sample) / len(sample)
     result = {"val_movies": len(val_movies), "real_plots_repeating_a_title_word": real, "runs": {}}
-    for minutes in args.minutes_list:
-        final = train(args.data, minutes, work / f"movies{minutes:g}", extra)
-        model, tok = model_from_checkpoint(load_checkpoint(work / f"movies{minutes:g}" / "last.pt"))
-        model.eval()
-        exact = evaluate_text(model, tok, val, None, torch.device("cpu"))
-        measures = title_measures(model, tok, spread(val_movies, 500), FMT, torch.device("cpu"))
-        run = {"steps": final["step"], "flags": extra, "val_bits_per_char": exact.bits_per_character}
-        run["title"] = measures.to_dict()
-        for scale in args.scales:
-            texts, speed = plots(model, tok, [m.title for m in sample], scale)
-            share = sum(repeats_title(m.title, x) for m, x in zip(sample, texts)) / len(sample)
-            run[f"guidance_{scale:g}"] = {"plots_repeating_a_title_word": share, "chars_per_s": round(speed)}
-        result["runs"][f"{minutes:g}"] = run
+    if args.checkpoint:
+        result["runs"][args.checkpoint.name] = run = measure(args.checkpoint, val, val_movies, sample, args)
         print(json.dumps(run), flush=True)
+    for minutes in [] if args.checkpoint else args.minutes_list:
+        final = train(args.data, minutes, work / f"movies{minutes:g}", extra)
+        run = measure(work / f"movies{minutes:g}" / "last.pt", val, val_movies, sample, args)
+        result["runs"][f"{minutes:g}"] = {"steps": final["step"], "flags": extra, **run}
+        print(json.dumps(result["runs"][f"{minutes:g}"]), flush=True)
     return result
 
 
@@ -169,6 +198,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED / "movies.txt")
     parser.add_argument("--name", default="", help="a suffix for the results file (an ablation row)")
     parser.add_argument("--keep", type=Path, help="keep the run folders (checkpoints, metrics, loss.png) here")
+    parser.add_argument("--checkpoint", type=Path, help="movies: measure this checkpoint instead of training")
+    parser.add_argument("--titles", type=int, default=100, help="movies: validation titles to generate plots for")
+    parser.add_argument("--best_of", type=int, nargs="*", default=[8], help="movies: best_of K to measure")
     args, extra = parser.parse_known_args()
     extra = [x for x in extra if x != "--"]
     args.minutes_list = args.minutes or ([3.0] if args.part == "demo" else [3.0, 9.0])

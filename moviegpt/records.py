@@ -44,6 +44,15 @@ class Movie:
     description: str
 
 
+TITLE_STOPWORDS = frozenset({"the", "and", "of", "a", "an", "in", "to", "for", "with", "on", "at", "is", "my", "your"})
+
+
+def title_words(title: str) -> set[str]:
+    """The content words of a title in lower case (three letters or more, not a stop word): what a plot that
+    uses its title repeats."""
+    return {w.lower() for w in re.findall(r"[A-Za-z]{3,}", title)} - TITLE_STOPWORDS
+
+
 def format_record(title: str, text: str, record_end: str = RecordFormat().end) -> str:
     """One record of the training text (the writer)."""
     return f"{RecordFormat().title_prompt(title)}{text}\n{record_end}\n"

@@ -1,13 +1,22 @@
 """What the tests share: paths, a tiny corpus, and the one way to run gpt.py in a subprocess."""
 
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from moviegpt.cli.main import main
+from moviegpt.data.dataset import TextDataset
+from moviegpt.model import GPT, GPTConfig
+from moviegpt.records import format_record
+from moviegpt.tokenizer.char import CharTokenizer
+from moviegpt.training.config import TrainConfig
+from moviegpt.training.tracking import RunLogger
+from moviegpt.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -103,3 +112,23 @@ def generated(path: Path) -> str:
     header, _, text = path.read_text(encoding="utf-8").partition("\n")
     assert header.startswith("# ") and "seed " in header, header
     return text
+
+
+def copying_corpus(movies: int, shuffled: bool, seed: int) -> str:
+    """Titles of three random letters; each plot repeats its own title (or, shuffled, another movie's)."""
+    rng = random.Random(seed)
+    titles = ["".join(rng.choice("abcdefghij") for _ in range(3)) for _ in range(movies)]
+    plots = rng.sample(titles, len(titles)) if shuffled else titles
+    return "".join(format_record(title, f"{plot} and {plot}.") for title, plot in zip(titles, plots))
+
+
+def trained(text: str, tmp_path, steps: int = 250) -> tuple[GPT, CharTokenizer]:
+    """A tiny GPT trained on windows at record starts of text."""
+    tok = CharTokenizer(text)
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=64, n_embd=32, n_head=2, n_layer=2, dropout=0.0,
+                          position="rope"))  # fmt: skip
+    config = TrainConfig(batch_size=16, lr=1e-2, max_iters=steps, epochs=1000, eval_iters=1, windows="records")
+    data = TextDataset.from_tokens(tok.encode_array(text), tok)
+    Trainer(model, data, config, torch.device("cpu"), torch.float32, RunLogger(tmp_path, "disabled", "t", {})).train()
+    return model.eval(), tok

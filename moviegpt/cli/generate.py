@@ -35,6 +35,7 @@ def generate_and_save(loaded: LoadedModel, settings: Settings) -> None:
         loaded.record_format,
         typewriter=command.typewriter,
         new_seeds=command.interactive and "seed" not in settings.explicit,  # a new one for each, shown and saved
+        title_dropout=loaded.title_dropout,
     )
 
     def posters(text: str, config: GenerationConfig) -> None:
@@ -44,18 +45,17 @@ def generate_and_save(loaded: LoadedModel, settings: Settings) -> None:
     if command.interactive:
         repl(session, command.outputs_dir, poster=posters)
         return
-    if command.title is not None:
-        prompt = session.title_prompt(command.title)
-    else:
-        prompt = read_prompt(command.prompt) or session.default_prompt()
     try:
-        text = session.run(prompt)
+        if command.title is not None:
+            text = session.run(title=command.title)
+        else:
+            text = session.run(prompt=read_prompt(command.prompt))
     except GenerationInterrupted as stop:
         print(f"\ninterrupted; what was generated is saved to {save_output(stop.text, command.outputs_dir)}")
         raise Interrupted from None
     print(f"saved to {save_output(text, command.outputs_dir)}")
     if command.poster:
-        posters(text, session.config)
+        posters(session.last_movies, session.last_config or session.config)
 
 
 def check_output_folders(command: CommandSettings) -> None:

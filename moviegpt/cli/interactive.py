@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import TextIO
 
 from moviegpt.errors import Interrupted, UserError
+from moviegpt.generation.best_of import Generated, describe_candidates
 from moviegpt.generation.config import GenerationConfig, describe, live_settings
-from moviegpt.generation.generate import generate
+from moviegpt.generation.generate import generate_request
 from moviegpt.generation.outputs import save_output, write_text
+from moviegpt.generation.request import title_request
 from moviegpt.generation.search import check_fits
 from moviegpt.generation.streamers import TerminalStreamer, sample_header
 from moviegpt.models import LanguageModel
@@ -55,43 +57,42 @@ class Session:
     typewriter: bool = True
     out: TextIO = field(default_factory=lambda: sys.stdout)
     new_seeds: bool = False
+    title_dropout: float = 0.0  # what the model was trained with (it sets the default guidance)
     generations: int = 0
     last_seed: int | None = None
     last_config: GenerationConfig | None = None  # what the last generation was made with (its poster credits it)
+    last_movies: str = ""  # the last generation's samples alone (without best_of's other candidates): its posters
 
-    def title_prompt(self, title: str) -> str:
-        return (self.record_format or RecordFormat()).title_prompt(title)
-
-    def default_prompt(self) -> str:
-        """With no prompt and no title: the start of a record, so the model invents the title too."""
-        return self.record_format.prefix if self.record_format else ""
-
-    def next_config(self) -> GenerationConfig:
+    def next_seed(self) -> int:
         self.last_seed = secrets.randbelow(2**31) if self.new_seeds else self.config.seed + self.generations
         self.generations += 1
-        return dataclasses.replace(self.config, seed=self.last_seed)
+        return self.last_seed
 
-    def run(self, prompt: str) -> str:
-        """Generate and print; returns the samples as one text (prompt included), after a line of the settings
-        used (seed included). Ctrl-C raises GenerationInterrupted with the text so far."""
+    def run(self, title: str | None = None, prompt: str = "") -> str:
+        """Generate for a title (or a prompt) and print; returns the samples as one text (prompt included), after
+        a line of the settings used (seed included). Ctrl-C raises GenerationInterrupted with the text so far."""
+        request = title_request(self.config, self.record_format, self.title_dropout, title, prompt)
+        prompt = request.prompt
         self.tokenizer.encode(prompt)  # unknown characters: an error before anything is printed
-        config, streamer = self.next_config(), None
+        check_fits(self.model, request.config, request.unconditional is not None)  # before the streamer's rows
+        request = dataclasses.replace(request, config=dataclasses.replace(request.config, seed=self.next_seed()))
+        config, streamer = request.config, None
         self.last_config = config
-        unconditional = (self.record_format or RecordFormat()).without_title(prompt)
-        check_fits(self.model, config, unconditional is not None)  # before the streamer's rows are made
         try:
             streamer = TerminalStreamer(prompt, config.num_samples, self.typewriter, self.out)
-            texts = generate(self.model, self.tokenizer, prompt, config, streamer, unconditional)
+            results = generate_request(self.model, self.tokenizer, request, streamer)
         except KeyboardInterrupt:
             shown = streamer.texts if streamer else [""] * config.num_samples
-            raise GenerationInterrupted(self.record(config, prompt, shown) + "\n[interrupted]") from None
-        streamer.finish(texts)
-        return self.record(config, prompt, texts)
+            results = [Generated(text) for text in shown]
+            raise GenerationInterrupted(self.record(config, prompt, results) + "\n[interrupted]") from None
+        streamer.finish([r.text for r in results])
+        return self.record(config, prompt, results)
 
-    @staticmethod
-    def record(config: GenerationConfig, prompt: str, texts: list[str]) -> str:
-        """The text to save: a line of the settings used, then the samples."""
-        samples = [sample_header(i, len(texts)) + prompt + text for i, text in enumerate(texts)]
+    def record(self, config: GenerationConfig, prompt: str, results: list[Generated]) -> str:
+        """The text to save: a line of the settings used, then the samples (each with its candidates, if any)."""
+        headers = [sample_header(i, len(results)) + prompt for i in range(len(results))]
+        self.last_movies = "\n".join(h + r.text for h, r in zip(headers, results))
+        samples = [h + r.text + describe_candidates(r) for h, r in zip(headers, results)]
         return f"# {describe(config)}\n" + "\n".join(samples)
 
 
@@ -103,8 +104,6 @@ def parse_setting(line: str, config: GenerationConfig) -> GenerationConfig:
     name, text = parts[1], parts[2].strip()
     try:
         values = {name: names[name].parse(text)}
-        if values == {"decode": "beam"}:  # beam search has no guidance: a guided model's default goes off with it
-            values["guidance_scale"] = 1.0
         return dataclasses.replace(config, **values)
     except ValueError as exc:
         raise UserError(f"{name} {exc}") from None
@@ -140,14 +139,13 @@ class Repl:
         elif word == ":poster":
             if not self.log or self.poster is None:
                 raise UserError("nothing generated yet: generate a movie first, then :poster")
-            self.poster(self.log[-1], session.last_config or session.config)
+            self.poster(session.last_movies, session.last_config or session.config)
         else:
             title = line[len(":title") :].strip()
             if word == ":title" and not title:
                 raise UserError("usage: :title <name of the movie>")
-            prompt = session.title_prompt(title) if word == ":title" else line
             try:
-                text = session.run(prompt or session.default_prompt())
+                text = session.run(title=title) if word == ":title" else session.run(prompt=line)
             except GenerationInterrupted as stop:
                 self.keep(stop.text)
                 raise

@@ -18,7 +18,7 @@ from moviegpt.cli.settings import Settings
 from moviegpt.data.download import fetch
 from moviegpt.data.sources import resolve_sources
 from moviegpt.errors import UserError
-from moviegpt.generation.config import GenerationConfig, default_guidance
+from moviegpt.generation.config import GenerationConfig
 from moviegpt.models import LanguageModel
 from moviegpt.records import RecordFormat
 from moviegpt.runtime import (
@@ -42,8 +42,8 @@ class LoadedModel:
     title_dropout: float = 0.0  # what the model was trained with (it sets the default guidance)
 
     def generation(self, settings: Settings) -> GenerationConfig:
-        """The generation settings for this model: stop strings and the guidance scale resolved."""
-        return settings.generation_for(self.record_format, default_guidance(self.title_dropout))
+        """The generation settings for this model (its stop strings)."""
+        return settings.generation_for(self.record_format)
 
 
 def local_checkpoint(spec: str, settings: Settings) -> Path:

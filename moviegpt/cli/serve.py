@@ -22,5 +22,6 @@ def serve_command(settings: Settings) -> None:
         Path(settings.command.posters_dir),
         lambda config: poster_credit(loaded.model, config, loaded.name),
         loaded.name,
+        loaded.title_dropout,
     )
     serve(generator, settings.serve.host, settings.serve.port)

@@ -169,17 +169,13 @@ class Settings:
     model: Any  # GPTConfig or BigramConfig, vocab_size 0 until the tokenizer is known
     train: TrainConfig
 
-    def generation_for(self, record_format: RecordFormat | None, guidance: float = 1.0) -> GenerationConfig:
-        """The generation settings resolved for a model: the stop strings (--stop, none with --no_stop, else the
-        record end) and the guidance scale (--guidance_scale, else the model's default)."""
+    def generation_for(self, record_format: RecordFormat | None) -> GenerationConfig:
+        """The generation settings for a model: its stop strings (--stop, none with --no_stop, else the record end).
+        Each request decides its guidance scale (generation/request.py)."""
         stop = (
             self.generation.stop if self.generation.stop is not None else [record_format.end] if record_format else []
         )
-        if self.generation.guidance_scale is not None:
-            scale = self.generation.guidance_scale
-        else:  # the model's default; beam search has no guidance
-            scale = guidance if self.generation.decode != "beam" else 1.0
-        return dataclasses.replace(self.generation, stop=stop, guidance_scale=scale)
+        return dataclasses.replace(self.generation, stop=stop)
 
     def with_values(self, **values: Any) -> Settings:
         """The same settings with these values replaced (and checked)."""

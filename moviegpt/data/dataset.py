@@ -96,8 +96,10 @@ class TextDataset:
             self.indexes[split] = RecordIndex(self.splits[split], self.tokenizer)
         return self.indexes[split]
 
-    def check_windows(self, windows: str, title_dropout: float, plot_weight: float = 1.0) -> None:
-        """Refuse record windows, title dropout or plot weights on text they cannot apply to."""
+    def check_windows(
+        self, windows: str, title_dropout: float, plot_weight: float = 1.0, copy_weight: float = 1.0
+    ) -> None:
+        """Refuse record windows, title dropout or plot and copy weights on text they cannot apply to."""
         movies = self.tokenizer is not None and record_end_ids(self.tokenizer, np.int64) is not None
         if windows in ("records", "mixed") and not (movies and len(self.records("train").starts) >= 2):
             raise UserError(f"--windows {windows} needs movie-format text (records that end with END_OF_MOVIE)")
@@ -105,8 +107,9 @@ class TextDataset:
             raise UserError(
                 "--title_dropout needs --windows records or mixed, on movie-format text with --tokenizer char"
             )
-        if plot_weight != 1 and (self.tokenizer is None or self.records("train").titles is None):
-            raise UserError("--plot_weight needs movie-format text with --tokenizer char")
+        for name, weight in (("--plot_weight", plot_weight), ("--copy_weight", copy_weight)):
+            if weight != 1 and (self.tokenizer is None or self.records("train").titles is None):
+                raise UserError(f"{name} needs movie-format text with --tokenizer char")
 
     def check_fits(self, context_length: int) -> None:
         """Refuse a corpus whose splits cannot hold one window of context_length + 1 tokens."""

@@ -43,6 +43,13 @@ class GenerationConfig:
         check=between(0, 100),
         live=LIVE,
     )
+    best_of: int = setting(
+        1,
+        "sample this many plots for a title and keep the one the title explains best (most bits saved by the "
+        "title: log2 p(plot | title) - log2 p(plot | no title)); the others are saved below it; 1 is plain sampling",
+        check=at_least(1),
+        live=LIVE,
+    )
     num_beams: int = setting(4, "beams for --decode beam", check=at_least(1), live=("repl",))
     num_samples: int = setting(
         1, "samples generated together in one batch, each stopping on its own", check=at_least(1), live=("repl",)
@@ -69,6 +76,7 @@ class GenerationConfig:
             "guidance_scale",
             "works with sample or greedy, not beam",
         )
+        check(self.best_of == 1 or self.decode == "sample", "best_of", "chooses among samples: use --decode sample")
         check(
             self.decode != "beam" or self.num_samples <= self.num_beams,
             "num_samples",
@@ -85,9 +93,3 @@ def describe(config: GenerationConfig, seed: bool = True) -> str:
     """The settings as `:set` names them (and the seed: what a generated text records)."""
     values = {name: getattr(config, name) for name in live_settings(config, "repl")}
     return ", ".join(f"{name} {value}" for name, value in {**values, **({"seed": config.seed} if seed else {})}.items())
-
-
-def default_guidance(title_dropout: float) -> float:
-    """The guidance scale a model gets by default: 2 when it was trained with titles left out (it knows the branch
-    without a title), else 1 (off)."""
-    return 2.0 if title_dropout > 0 else 1.0

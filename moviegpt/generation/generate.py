@@ -1,8 +1,13 @@
-"""generate(): from a prompt to finished texts, cut at stop strings, streamed to a streamer as they are made."""
+"""generate(): from a prompt to finished texts, cut at stop strings, streamed to a streamer as they are made;
+generate_request(): the same for a TitleRequest, choosing the best of K where it asks for that."""
 
 from __future__ import annotations
 
+import dataclasses
+
+from moviegpt.generation.best_of import Generated, choose, title_bits
 from moviegpt.generation.config import GenerationConfig
+from moviegpt.generation.request import TitleRequest
 from moviegpt.generation.search import check_fits, generate_ids
 from moviegpt.generation.stopping import RowText, Stopper
 from moviegpt.generation.streamers import Streamer
@@ -50,3 +55,23 @@ def generate(
         if rest and streamer:
             streamer.put(row, rest)
     return [row.text for row in rows]
+
+
+def generate_request(
+    model: LanguageModel, tokenizer: Tokenizer, request: TitleRequest, streamer: Streamer | None = None
+) -> list[Generated]:
+    """What a request asks for: num_samples results, each (with best_of K) the best of K plots sampled in one
+    batch. With best_of the streamer receives each chosen text once all candidates are scored."""
+    config, k = request.config, request.config.best_of
+    if k == 1 or request.unconditional is None:  # (a request without a title has best_of 1: it checks)
+        return [
+            Generated(t) for t in generate(model, tokenizer, request.prompt, config, streamer, request.unconditional)
+        ]
+    batch = dataclasses.replace(config, num_samples=config.num_samples * k, best_of=1)
+    texts = generate(model, tokenizer, request.prompt, batch, None, request.unconditional)
+    results = choose(texts, title_bits(model, tokenizer, request.prompt, request.unconditional, texts), k)
+    for row, result in enumerate(results):
+        if streamer:
+            streamer.put(row, result.text)
+            streamer.end(row)
+    return results

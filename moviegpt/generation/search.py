@@ -20,7 +20,7 @@ def decoding_rows(config: GenerationConfig, guided: bool) -> int:
     """Rows decoded together: the beams, or the samples (twice over with guidance: a twin without the title)."""
     if config.decode == "beam":
         return config.num_beams
-    return config.num_samples * (2 if guided and config.guidance_scale not in (None, 1) else 1)
+    return config.num_samples * config.best_of * (2 if guided and config.guidance_scale not in (None, 1) else 1)
 
 
 def check_fits(model: LanguageModel, config: GenerationConfig, guided: bool) -> None:
@@ -30,7 +30,7 @@ def check_fits(model: LanguageModel, config: GenerationConfig, guided: bool) -> 
     cache = model.new_cache(rows, torch.device("meta"), param.dtype)
     needed, memory = 2 * getattr(getattr(cache, "data", None), "nbytes", 0), device_memory(param.device)
     if memory is not None and needed > memory:
-        what = "--num_beams" if config.decode == "beam" else "--num_samples"
+        what = "--num_beams" if config.decode == "beam" else "--num_samples or --best_of"
         raise UserError(
             f"generating {rows:,} rows at once ({what}, x 2 with guidance) needs about {needed / 2**30:,.0f} GiB "
             f"but the {param.device.type} has {memory / 2**30:,.0f} GiB; lower {what}"

@@ -88,6 +88,13 @@ class TrainConfig:
         check=between(0.01, 100),
         resume=FIXED,
     )
+    copy_weight: float = setting(
+        1.0,
+        "in movie-format text the training loss of a plot word that is also a word of its title counts this many "
+        "times more (--tokenizer char; 1: off): copying from the title pays",
+        check=between(0.01, 100),
+        resume=FIXED,
+    )
     threads: int | None = setting(
         None,
         "CPU threads (default: one per core, one while another program keeps a core busy); a number fixes the "

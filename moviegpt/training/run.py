@@ -203,7 +203,7 @@ def check_global_batch(corpus: Corpus, config: RunConfig, context: DistContext) 
         )
 
 
-TITLE_SETTINGS = {"windows": "anywhere", "title_dropout": 0.0, "plot_weight": 1.0}  # each one's "off"
+TITLE_SETTINGS = {"windows": "anywhere", "title_dropout": 0.0, "plot_weight": 1.0, "copy_weight": 1.0}  # "off"
 
 
 def fit_title_settings(train: TrainConfig, corpus: Corpus, explicit: frozenset[str]) -> TrainConfig:
@@ -221,7 +221,7 @@ def fit_title_settings(train: TrainConfig, corpus: Corpus, explicit: frozenset[s
             if name in explicit:
                 raise
             train = dataclasses.replace(train, **{name: TITLE_SETTINGS[name]})
-    corpus.dataset.check_windows(train.windows, train.title_dropout, train.plot_weight)
+    corpus.dataset.check_windows(**{name: getattr(train, name) for name in names})
     return train
 
 
@@ -245,7 +245,7 @@ def build_run(config: RunConfig, context: DistContext = SINGLE, rank_device: tor
         corpus = load_corpus(config.data)
     corpus.dataset.check_fits(config.model.context_length)
     train = fit_title_settings(config.train, corpus, config.explicit)
-    saved = {**config.saved_settings, "title_dropout": train.title_dropout, "plot_weight": train.plot_weight}
+    saved = {**config.saved_settings, **{name: getattr(train, name) for name in TITLE_SETTINGS if name != "windows"}}
     config = dataclasses.replace(config, train=train, saved_settings=saved)
     check_global_batch(corpus, config, context)
     if config.resume is not None and config.resume.checkpoint.tokenizer != corpus.tokenizer.to_dict():

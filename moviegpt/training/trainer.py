@@ -90,8 +90,7 @@ class Trainer:
         self.chars_per_token = chars_per_token  # word and BPE tokens: losses are shown per character too
         self.first_step, self.started = 0, 0.0  # where and when this process's training began
         self.threads: ThreadGovernor | None = None
-        weigh = config.plot_weight != 1
-        self.plot_weights = PlotWeights(dataset.tokenizer, config.plot_weight, device) if weigh else None
+        self.plot_weights = PlotWeights.for_training(dataset.tokenizer, config, device)
         self.progress_view = Progress(self.total_steps, 0, enabled=False, chars_per_token=chars_per_token)
 
     def state_dict(self, epoch: int, epoch_completed: bool, rng: list[Any]) -> dict[str, Any]:

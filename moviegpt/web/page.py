@@ -37,6 +37,7 @@ __FIELDS__
 </fieldset>
 <div id="error"></div>
 <div id="output"></div>
+<details id="others" hidden><summary id="chosen"></summary><ol id="candidates"></ol></details>
 <img id="poster" alt="" hidden>
 <h2>This session</h2>
 <ol id="history"></ol>
@@ -47,7 +48,7 @@ $("generate").addEventListener("click", () => {
   for (const name of ["title", "prompt", ...__NAMES__]) {
     params.set(name, $(name).value);
   }
-  $("error").textContent = ""; $("output").textContent = ""; $("poster").hidden = true;
+  $("error").textContent = ""; $("output").textContent = ""; $("poster").hidden = true; $("others").hidden = true;
   $("generate").disabled = true;
   const source = new EventSource("/generate?" + params.toString());
   source.addEventListener("text", (e) => { $("output").textContent += JSON.parse(e.data); });
@@ -57,6 +58,15 @@ $("generate").addEventListener("click", () => {
   source.addEventListener("done", (e) => {
     const result = JSON.parse(e.data);
     source.close(); $("generate").disabled = false;
+    const bits = (c) => (c.bits >= 0 ? "+" : "") + c.bits.toFixed(1) + " bits";
+    if (result.candidates.length) {  // best_of: the chosen plot's score, the other candidates below it
+      $("chosen").textContent = "best of " + result.candidates.length + ": the title saves this plot " +
+        bits(result.candidates[0]) + "; the others";
+      $("candidates").replaceChildren(...result.candidates.slice(1).map((c) => {
+        const li = document.createElement("li"); li.textContent = "[" + bits(c) + "] " + c.text; return li;
+      }));
+      $("others").hidden = false;
+    }
     const item = document.createElement("li");
     item.textContent = (result.title || result.text.slice(0, 80)) + " (seed " + result.seed + ")";
     if (result.poster) {

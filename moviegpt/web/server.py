@@ -21,11 +21,12 @@ import torch
 
 from moviegpt.errors import UserError
 from moviegpt.generation.config import GenerationConfig, live_settings
-from moviegpt.generation.generate import generate
+from moviegpt.generation.generate import generate_request
+from moviegpt.generation.request import title_request
 from moviegpt.posters.render import make_posters
 from moviegpt.records import RecordFormat
 from moviegpt.runtime import Runtime
-from moviegpt.settings import ONE_LINE, Setting, between, declared, setting, validate
+from moviegpt.settings import Setting, between, declared, setting, validate
 from moviegpt.tokenizer.base import Tokenizer
 from moviegpt.web.page import render_page
 
@@ -79,6 +80,7 @@ class WebGenerator:
     posters_dir: Path
     credit: Callable[[GenerationConfig], str]  # a poster's small print for the settings used
     model_name: str
+    title_dropout: float = 0.0  # what the model was trained with (it sets the default guidance)
 
     def config_for(self, params: dict[str, str]) -> GenerationConfig:
         """The request's settings (the form's fields; an empty one keeps the server's value), checked as the flags
@@ -103,22 +105,22 @@ class WebGenerator:
     def run(self, params: dict[str, str], send: SendEvent) -> None:
         """Generate for one request, sending `text` pieces, then `done` (with the poster's URL) or `failed`."""
         try:
-            config = self.config_for(params)
-            title = params.get("title", "").strip()
-            if title and not ONE_LINE.ok(title):  # checked as --title is
-                raise UserError(f"title {ONE_LINE.rule}")
-            fmt = self.record_format or RecordFormat()
-            prompt = fmt.title_prompt(title) if title else params.get("prompt", "") or fmt.prefix
+            title = params.get("title", "").strip() or None
+            request = title_request(
+                self.config_for(params), self.record_format, self.title_dropout, title, params.get("prompt", "")
+            )
+            prompt, config = request.prompt, request.config
             self.tokenizer.encode(prompt)  # unknown characters: a message, before anything is sent
             send("text", prompt)
-            streamer, unconditional = EventStreamer(send), fmt.without_title(prompt)
-            (text,) = generate(self.model, self.tokenizer, prompt, config, streamer, unconditional)
-            posters = make_posters(prompt + text, self.record_format, self.credit(config), self.posters_dir)
+            (result,) = generate_request(self.model, self.tokenizer, request, EventStreamer(send))
+            posters = make_posters(prompt + result.text, self.record_format, self.credit(config), self.posters_dir)
         except UserError as exc:
             send("failed", str(exc))
             return
         poster = f"/posters/{quote(posters[0].name)}" if posters else None
-        send("done", {"text": prompt + text, "title": title, "poster": poster, "seed": config.seed})
+        candidates = [{"text": c.text, "bits": round(c.bits, 2)} for c in result.candidates]
+        done = {"text": prompt + result.text, "title": title or "", "poster": poster, "seed": config.seed}
+        send("done", {**done, "candidates": candidates})
 
 
 def make_handler(generator: WebGenerator) -> type[BaseHTTPRequestHandler]:

@@ -9,7 +9,9 @@ import torch
 from moviegpt.cli.interactive import Repl, Session, parse_setting
 from moviegpt.errors import Interrupted, UserError
 from moviegpt.generation.config import GenerationConfig
+from moviegpt.generation.request import title_request
 from moviegpt.model import GPT, GPTConfig
+from moviegpt.records import RecordFormat
 from moviegpt.tokenizer.char import CharTokenizer
 
 TOK = CharTokenizer("abcdefgh \n")
@@ -116,9 +118,12 @@ def test_at_a_terminal_the_prompt_has_line_editing(monkeypatch, tmp_path):
 
 def test_set_decode_beam_works_on_a_guided_model():
     """A fast-preset model is guided by default (2), and beam search refuses guidance: `:set decode beam` failed.
-    Now beam search turns the default guidance off with it; guidance typed for beam is still refused."""
-    guided = GenerationConfig(guidance_scale=2.0)
-    beam = parse_setting(":set decode beam", guided)
-    assert beam.decode == "beam" and beam.guidance_scale == 1.0
+    The default is now decided per request (title_request): 2 for sampling, off for beam search; guidance typed
+    for beam is still refused."""
+    config = GenerationConfig()  # no --guidance_scale: the model's default
+    beam = parse_setting(":set decode beam", config)
+    fmt = RecordFormat()
+    assert title_request(config, fmt, title_dropout=0.3, title="Rain").config.guidance_scale == 2.0
+    assert title_request(beam, fmt, title_dropout=0.3, title="Rain").config.guidance_scale == 1.0
     with pytest.raises(UserError, match="guidance_scale"):
         parse_setting(":set guidance_scale 2", beam)

@@ -13,9 +13,10 @@ from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint
 from moviegpt.cli.arguments import parse_settings
 from moviegpt.cli.main import main
 from moviegpt.data.dataset import TextDataset
-from moviegpt.evaluation import evaluate_text, scoring_windows
+from moviegpt.evaluation import evaluate_text
 from moviegpt.generation.config import GenerationConfig
 from moviegpt.generation.search import generate_ids
+from moviegpt.likelihood import scoring_windows
 from moviegpt.model import GPT, GPTConfig
 from moviegpt.tokenizer.char import CharTokenizer
 from moviegpt.training.tracking import RunLogger

@@ -2,11 +2,11 @@
 how much a model uses its titles (`--evaluate`)."""
 
 import json
-import random
 
 import pytest
 import torch
 
+from moviegpt.checkpoint import load_checkpoint
 from moviegpt.cli.main import main
 from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
@@ -15,31 +15,12 @@ from moviegpt.model import GPT, GPTConfig
 from moviegpt.records import RecordFormat, format_record, parse_movies
 from moviegpt.tokenizer.char import CharTokenizer
 from moviegpt.training.config import TrainConfig
-from moviegpt.training.plot_weights import PlotWeights, plot_mask
+from moviegpt.training.plot_weights import PlotWeights, copy_mask, plot_mask
 from moviegpt.training.tracking import RunLogger
 from moviegpt.training.trainer import Trainer
-from tests.helpers import TINY_TEXT
+from tests.helpers import TINY_TEXT, copying_corpus, trained
 
 FMT = RecordFormat()
-
-
-def copying_corpus(movies: int, shuffled: bool, seed: int) -> str:
-    """Titles of three random letters; each plot repeats its own title (or, shuffled, another movie's)."""
-    rng = random.Random(seed)
-    titles = ["".join(rng.choice("abcdefghij") for _ in range(3)) for _ in range(movies)]
-    plots = rng.sample(titles, len(titles)) if shuffled else titles
-    return "".join(format_record(title, f"{plot} and {plot}.") for title, plot in zip(titles, plots))
-
-
-def trained(text: str, tmp_path, steps: int = 250) -> tuple[GPT, CharTokenizer]:
-    tok = CharTokenizer(text)
-    torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=tok.vocab_size, context_length=64, n_embd=32, n_head=2, n_layer=2, dropout=0.0,
-                          position="rope"))  # fmt: skip
-    config = TrainConfig(batch_size=16, lr=1e-2, max_iters=steps, epochs=1000, eval_iters=1, windows="records")
-    data = TextDataset.from_tokens(tok.encode_array(text), tok)
-    Trainer(model, data, config, torch.device("cpu"), torch.float32, RunLogger(tmp_path, "disabled", "t", {})).train()
-    return model.eval(), tok
 
 
 @pytest.mark.parametrize("shuffled", [False, True])
@@ -152,3 +133,29 @@ def plot_and_rest_losses(tmp_path, weight: float, steps: int = 80) -> tuple[floa
 def test_training_with_the_plot_weighted_learns_the_plots_more_and_the_rest_less(tmp_path):
     (plot, rest), (weighted_plot, weighted_rest) = (plot_and_rest_losses(tmp_path / str(w), w) for w in (1.0, 5.0))
     assert weighted_plot < plot and weighted_rest > rest
+
+
+def test_the_copy_mask_marks_plot_words_of_the_title_only():
+    record = format_record("The Lonely Miner", "A miner lives alone. The MINER sings; the lonely end.")
+    windows = [record, record[30:], "A miner with no title in view, miner." + " " * (len(record) - 37)]
+    mask = copy_mask(windows)
+    marked = "".join(c if m else " " for c, m in zip(record, mask[0].tolist()))
+    assert marked.split() == ["miner", "MINER", "lonely"]  # in the plot; "alone" and "The" are not title words
+    assert not mask[1].any() and not mask[2].any()  # the title cut off, or none in view: nothing to copy from
+    tok = CharTokenizer(record)
+    rows = torch.tensor([tok.encode(record)])
+    logits = torch.randn(1, len(record), tok.vocab_size)
+    each = torch.nn.functional.cross_entropy(logits[0], rows[0], reduction="none")
+    w = 1 + 3 * mask[0].float()
+    assert torch.allclose(PlotWeights(tok, 1.0, copy_weight=4.0).loss(logits, rows), (each * w).sum() / w.sum())
+
+
+def test_copy_weight_is_refused_where_it_cannot_apply_and_is_saved_with_the_run(tmp_path):
+    plain, _ = movie_data("just some words without records. " * 20)
+    with pytest.raises(UserError, match="--copy_weight needs movie-format text"):
+        plain.check_windows("anywhere", 0.0, copy_weight=3.0)
+    (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
+    argv = ["--training_data", str(tmp_path / "movies.txt"), "--preset", "tiny", "--max_iters", "2"]
+    argv += ["--copy_weight", "3", "--out_dir", str(tmp_path / "run"), "--wandb", "disabled", "--prompt", ""]
+    assert main([*argv, "--max_new_tokens", "2", "--outputs_dir", str(tmp_path / "out")]) == 0
+    assert load_checkpoint(tmp_path / "run" / "last.pt").train_args["copy_weight"] == 3.0

@@ -103,6 +103,19 @@ def test_bad_settings_get_a_message_and_the_server_goes_on(server, params, messa
     assert events(server, title="Tea", max_new_tokens="5", seed="3")[-1][0] == "done"
 
 
+def test_best_of_is_a_field_and_the_candidates_come_back_with_their_scores(server):
+    with urllib.request.urlopen(server + "/", timeout=10) as response:
+        assert 'id="best_of"' in response.read().decode()
+    received = events(server, title="Tea", best_of="3", max_new_tokens="20", seed="2")
+    kind, done = received[-1]
+    assert kind == "done" and len(done["candidates"]) == 3
+    assert done["text"].endswith(done["candidates"][0]["text"])  # the chosen one is the best scored
+    assert [c["bits"] for c in done["candidates"]] == sorted((c["bits"] for c in done["candidates"]), reverse=True)
+    assert "".join(data for kind, data in received if kind == "text") == done["text"]
+    ((kind, text),) = events(server, prompt="An old", best_of="2")
+    assert kind == "failed" and "best_of needs a title" in text
+
+
 def test_a_tiny_temperature_generates_and_the_seed_comes_back(server):
     kind, result = events(server, title="Tea", temperature="1e-300", max_new_tokens="5", seed="11")[-1]
     assert kind == "done" and result["seed"] == 11
