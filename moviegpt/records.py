@@ -53,6 +53,16 @@ def title_words(title: str) -> set[str]:
     return {w.lower() for w in re.findall(r"[A-Za-z]{3,}", title)} - TITLE_STOPWORDS
 
 
+STOP_TITLES = frozenset({"The", "When", "After", "But", "His", "Her", "They", "She", "He", "In", "As", "It"})
+NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}\b")  # a name or a place in a sentence
+
+
+def plot_phrases(plot: str) -> list[str]:
+    """Short phrases of a plot that could be its title: runs of one to three capitalised words inside a sentence
+    (a name, a place), each once, in order of appearance."""
+    return list(dict.fromkeys(m.group() for m in NAME.finditer(plot) if m.group() not in STOP_TITLES))
+
+
 def format_record(title: str, text: str, record_end: str = RecordFormat().end) -> str:
     """One record of the training text (the writer)."""
     return f"{RecordFormat().title_prompt(title)}{text}\n{record_end}\n"

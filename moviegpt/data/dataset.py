@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from moviegpt.errors import UserError
-from moviegpt.records import RECORD_END, RecordFormat
+from moviegpt.records import RECORD_END, RecordFormat, plot_phrases
 from moviegpt.tokenizer.base import Tokenizer
 
 VAL_FRACTION = 0.1
@@ -97,16 +97,20 @@ class TextDataset:
         return self.indexes[split]
 
     def check_windows(
-        self, windows: str, title_dropout: float, plot_weight: float = 1.0, copy_weight: float = 1.0
+        self,
+        windows: str,
+        title_dropout: float,
+        plot_weight: float = 1.0,
+        copy_weight: float = 1.0,
+        pseudo_titles: float = 0.0,
     ) -> None:
-        """Refuse record windows, title dropout or plot and copy weights on text they cannot apply to."""
+        """Refuse record windows, title dropout, pseudo-titles or plot and copy weights on text they cannot apply to."""
         movies = self.tokenizer is not None and record_end_ids(self.tokenizer, np.int64) is not None
         if windows in ("records", "mixed") and not (movies and len(self.records("train").starts) >= 2):
             raise UserError(f"--windows {windows} needs movie-format text (records that end with END_OF_MOVIE)")
-        if title_dropout > 0 and (windows == "anywhere" or self.records("train").titles is None):
-            raise UserError(
-                "--title_dropout needs --windows records or mixed, on movie-format text with --tokenizer char"
-            )
+        for name, share in (("--title_dropout", title_dropout), ("--pseudo_titles", pseudo_titles)):
+            if share > 0 and (windows == "anywhere" or self.records("train").titles is None):
+                raise UserError(f"{name} needs --windows records or mixed, on movie-format text with --tokenizer char")
         for name, weight in (("--plot_weight", plot_weight), ("--copy_weight", copy_weight)):
             if weight != 1 and (self.tokenizer is None or self.records("train").titles is None):
                 raise UserError(f"{name} needs movie-format text with --tokenizer char")
@@ -124,6 +128,21 @@ class TextDataset:
         """One epoch = len(train) // (batch_size * context_length) random windows, at least 1 step."""
         return max(1, len(self.splits["train"]) // (batch_size * context_length))
 
+    def retitled(
+        self, ids: np.ndarray, start: int, title: np.ndarray, width: int, pick: float | None
+    ) -> np.ndarray | None:
+        """The window at a record start with its title left out (pick None) or replaced by the phrase of its plot
+        that pick (in [0, 1)) falls on; None where the split ends too soon or the plot has no such phrase."""
+        first, end = title
+        head, tail = ids[start:first], ids[end : end + width]
+        if pick is not None:
+            phrases = plot_phrases(self.tokenizer.decode(tail).split("\n")[1] if len(tail) else "")
+            if not phrases:
+                return None
+            head = np.concatenate([head, self.tokenizer.encode_array(phrases[int(pick * len(phrases))])])
+        window = np.concatenate([head, tail])[:width]
+        return window.astype(ids.dtype) if len(window) == width else None
+
     def get_batch(
         self,
         split: str,
@@ -133,11 +152,13 @@ class TextDataset:
         shard: tuple[int, int] = (0, 1),
         windows: str = "anywhere",
         title_dropout: float = 0.0,
+        pseudo_titles: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Random windows of inputs x and next-token targets y, as int64 CPU tensors. windows "records": each row
         starts at a record's first character, the records after it packed behind it; "mixed": three rows in four so,
         the others anywhere (a plot longer than the window ends beyond it: these show plots ending); title_dropout:
-        the share of rows starting at a record whose title is left out (`named '' is:`).
+        the share of rows starting at a record whose title is left out (`named '' is:`); pseudo_titles: the share
+        of the others whose title is replaced by a name or place from its own plot (none: the title stays).
 
         shard = (rank, world_size): every rank draws the same world_size * batch_size windows from its generator
         and keeps its own slice, so a data-parallel run sees exactly the batches of one process with the global
@@ -155,17 +176,24 @@ class TextDataset:
             anywhere = torch.randint(len(ids) - context_length, (rows,), generator=generator).numpy()
             at_record = torch.rand(rows, generator=generator).numpy() < MIXED_AT_RECORDS if windows == "mixed" else None
             starts = anywhere if at_record is None else np.where(at_record, starts, anywhere)
-        drop = torch.rand(rows, generator=generator).numpy() < title_dropout if title_dropout else np.zeros(rows, bool)
+        drop, pseudo = shares(rows, title_dropout, generator) < 1, shares(rows, pseudo_titles, generator)
         if windows == "mixed":
-            drop &= at_record  # a title is dropped where the window starts at its movie
+            drop &= at_record  # a title is dropped (or replaced) where the window starts at its movie
+            pseudo = np.where(at_record, pseudo, 1.0)
         made = []
         for row in range(rank * batch_size, (rank + 1) * batch_size):
             window = ids[starts[row] : starts[row] + width]
-            if drop[row]:  # the same record without its title, the text after it moved up
-                first, end = titles[row]
-                head = ids[starts[row] : first]
-                tail = ids[end : end + width - len(head)]
-                window = np.concatenate([head, tail]) if len(head) + len(tail) == width else window
+            if drop[row] or pseudo[row] < 1:
+                changed = self.retitled(ids, starts[row], titles[row], width, None if drop[row] else pseudo[row])
+                window = window if changed is None else changed
             made.append(window)
         batch = torch.from_numpy(np.stack(made).astype(np.int64))
         return batch[:, :-1].contiguous(), batch[:, 1:].contiguous()
+
+
+def shares(rows: int, share: float, generator: torch.Generator) -> np.ndarray:
+    """For each row, where it falls in [0, 1) scaled by share: below 1 for that share of the rows, drawn only when
+    share > 0 (so the random stream of a run without it is unchanged)."""
+    if not share:
+        return np.ones(rows)
+    return torch.rand(rows, generator=generator).numpy() / share

@@ -1,4 +1,5 @@
-"""The Trainer's batches: windows of this rank's shard, titles dropped from a share of training rows, moved to the
+"""The Trainer's batches: windows of this rank's shard, titles dropped from a share of training rows
+(or replaced by a phrase of the plot), moved to the
 device; and the mean loss over a fixed set of them (evaluation)."""
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ class Batches:
         self.shard, self.context = (context.rank, context.world_size), context
 
     def get(self, split: str, generator: torch.Generator, training: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """Training windows (titles dropped from a share), or windows of the same kind for evaluation (none dropped)."""
+        """Training windows (titles dropped or replaced in a share), or windows of the same kind for evaluation."""
         config = self.config
-        dropout = config.title_dropout if split == "train" and training else 0.0
+        train = split == "train" and training
+        dropout, pseudo = (config.title_dropout, config.pseudo_titles) if train else (0.0, 0.0)
         x, y = self.dataset.get_batch(
-            split, config.batch_size, self.context_length, generator, self.shard, config.windows, dropout
+            split, config.batch_size, self.context_length, generator, self.shard, config.windows, dropout, pseudo
         )
         if self.device.type == "cuda":
             return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)

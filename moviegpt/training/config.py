@@ -81,6 +81,13 @@ class TrainConfig:
         check=between(0, 1, high_open=True),
         resume=FIXED,
     )
+    pseudo_titles: float = setting(
+        0.0,
+        "the share of the other windows starting at a movie whose title is replaced by a name or place from its own "
+        "plot (--tokenizer char), so the model sees many plots that use their title and learns to copy from it",
+        check=between(0, 1),
+        resume=FIXED,
+    )
     plot_weight: float = setting(
         1.0,
         "in movie-format text a plot character's training loss counts this many times a title's or an end mark's "

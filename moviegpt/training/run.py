@@ -203,13 +203,19 @@ def check_global_batch(corpus: Corpus, config: RunConfig, context: DistContext) 
         )
 
 
-TITLE_SETTINGS = {"windows": "anywhere", "title_dropout": 0.0, "plot_weight": 1.0, "copy_weight": 1.0}  # "off"
+TITLE_SETTINGS = {  # each "off"
+    "windows": "anywhere",
+    "title_dropout": 0.0,
+    "plot_weight": 1.0,
+    "copy_weight": 1.0,
+    "pseudo_titles": 0.0,
+}
 
 
 def fit_title_settings(train: TrainConfig, corpus: Corpus, explicit: frozenset[str]) -> TrainConfig:
-    """Windows at movies, title dropout and plot weights where the text and tokenizer allow them. One that came
-    from a preset (the fast preset's) is off where it cannot apply (plain text, the word tokenizer); one the user
-    typed is refused there. auto: three windows in four at a movie where the text is made of movies."""
+    """Windows at movies, title dropout, pseudo-titles and plot weights where the text and tokenizer allow them. One
+    that came from a preset (the fast preset's) is off where it cannot apply (plain text, the word tokenizer); one
+    the user typed is refused there. auto: three windows in four at a movie where the text is made of movies."""
     if train.windows == "auto":
         train = dataclasses.replace(train, windows="mixed" if corpus.record_format else "anywhere")
     names = list(TITLE_SETTINGS)

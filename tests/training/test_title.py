@@ -12,7 +12,7 @@ from moviegpt.data.dataset import TextDataset
 from moviegpt.errors import UserError
 from moviegpt.evaluation import spread, title_measures
 from moviegpt.model import GPT, GPTConfig
-from moviegpt.records import RecordFormat, format_record, parse_movies
+from moviegpt.records import RecordFormat, format_record, parse_movies, plot_phrases
 from moviegpt.tokenizer.char import CharTokenizer
 from moviegpt.training.config import TrainConfig
 from moviegpt.training.plot_weights import PlotWeights, copy_mask, plot_mask
@@ -76,6 +76,29 @@ def test_mixed_windows_start_three_rows_in_four_at_a_movie():
     at_movie = [row for row in rows if row.startswith(FMT.prefix)]
     assert 120 <= len(at_movie) <= 175  # about three in four; the others start anywhere (and show plots ending)
     assert any(row.startswith(FMT.title_prompt("")) for row in at_movie)  # titles are dropped there only
+
+
+def test_plot_phrases_are_the_names_and_places_inside_its_sentences():
+    plot = "When Ana Ruiz moves to New York, she meets Tom. The city is big. Tom stays in Old Town-Hall."
+    assert plot_phrases(plot) == ["Ana Ruiz", "New York", "Tom", "Old Town-Hall"]  # not "When", nor "The"
+    assert plot_phrases("A quiet story without a single name.") == []
+
+
+def test_pseudo_titles_replace_a_title_by_a_name_from_its_own_plot():
+    named = format_record("Paper Moon", "A sailor meets Ana Ruiz in Lisbon and they sail after a map.")
+    unnamed = format_record("Quiet Sea", "a keeper watches the waves all night long and sleeps all day long.")
+    data, tok = movie_data((named + unnamed) * 8)
+    x, y = data.get_batch("train", 64, 90, torch.Generator().manual_seed(0), windows="records", pseudo_titles=1.0)
+    rows = [tok.decode(row.tolist()) for row in x]
+    assert torch.equal(x[:, 1:], y[:, :-1])
+    titles = {parse_movies(row)[0].title: parse_movies(row)[0].description for row in rows if parse_movies(row)}
+    assert {"Ana Ruiz", "Lisbon"} <= set(titles) and "Paper Moon" not in titles  # each row picks one phrase
+    assert titles["Lisbon"].startswith("A sailor meets Ana Ruiz in Lisbon")  # the plot goes on as it was
+    assert "Quiet Sea" in titles  # a plot without a name keeps its title
+    plain = data.get_batch("train", 64, 90, torch.Generator().manual_seed(0), windows="records")[0]
+    assert any("Paper Moon" in tok.decode(row.tolist()) for row in plain)  # (and none is replaced without it)
+    with pytest.raises(UserError, match="--pseudo_titles needs --windows records"):
+        data.check_windows("anywhere", 0.0, pseudo_titles=0.5)
 
 
 def test_record_windows_need_movies_and_title_dropout_needs_record_windows():
@@ -150,12 +173,14 @@ def test_the_copy_mask_marks_plot_words_of_the_title_only():
     assert torch.allclose(PlotWeights(tok, 1.0, copy_weight=4.0).loss(logits, rows), (each * w).sum() / w.sum())
 
 
-def test_copy_weight_is_refused_where_it_cannot_apply_and_is_saved_with_the_run(tmp_path):
+def test_copy_weight_and_pseudo_titles_are_refused_where_they_cannot_apply_and_saved_with_the_run(tmp_path):
     plain, _ = movie_data("just some words without records. " * 20)
     with pytest.raises(UserError, match="--copy_weight needs movie-format text"):
         plain.check_windows("anywhere", 0.0, copy_weight=3.0)
     (tmp_path / "movies.txt").write_text(TINY_TEXT, encoding="utf-8")
     argv = ["--training_data", str(tmp_path / "movies.txt"), "--preset", "tiny", "--max_iters", "2"]
     argv += ["--copy_weight", "3", "--out_dir", str(tmp_path / "run"), "--wandb", "disabled", "--prompt", ""]
-    assert main([*argv, "--max_new_tokens", "2", "--outputs_dir", str(tmp_path / "out")]) == 0
-    assert load_checkpoint(tmp_path / "run" / "last.pt").train_args["copy_weight"] == 3.0
+    argv += ["--windows", "records", "--pseudo_titles", "0.5", "--max_new_tokens", "2"]
+    assert main([*argv, "--outputs_dir", str(tmp_path / "out")]) == 0
+    saved = load_checkpoint(tmp_path / "run" / "last.pt").train_args
+    assert saved["copy_weight"] == 3.0 and saved["pseudo_titles"] == 0.5
