@@ -175,7 +175,11 @@ def movies_ablation(results: list[dict]) -> str:
 
 MOVIES_POWER = {  # results file -> what its 9-minute run changed (every validation movie, with 95% intervals)
     "title_movies_m9_best_of.json": "the fast preset (its checkpoint measured again)",
+    "title_movies_m9_seed1.json": "the fast preset, a second seed (--seed 1)",
     "title_movies_m9_copy_weight5.json": "the fast preset, plot words of the title weighted 5x (--copy_weight 5)",
+    "title_movies_m9_pseudo_titles25.json": (
+        "the fast preset, a name from its plot as the title of 1 record in 4 (--pseudo_titles 0.25)"
+    ),
 }
 
 
