@@ -136,7 +136,7 @@ class TextDataset:
         first, end = title
         head, tail = ids[start:first], ids[end : end + width]
         if pick is not None:
-            phrases = plot_phrases(self.tokenizer.decode(tail).split("\n")[1] if len(tail) else "")
+            phrases = plot_phrases(self.tokenizer.decode(tail).partition("\n")[2])  # the plot, after the suffix
             if not phrases:
                 return None
             head = np.concatenate([head, self.tokenizer.encode_array(phrases[int(pick * len(phrases))])])

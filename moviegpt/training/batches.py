@@ -1,6 +1,5 @@
-"""The Trainer's batches: windows of this rank's shard, titles dropped from a share of training rows
-(or replaced by a phrase of the plot), moved to the
-device; and the mean loss over a fixed set of them (evaluation)."""
+"""The Trainer's batches: windows of this rank's shard, titles dropped from a share of training rows (or replaced
+by a phrase of the plot), moved to the device; and the mean loss over a fixed set of them (evaluation)."""
 
 from __future__ import annotations
 

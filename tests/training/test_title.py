@@ -3,6 +3,7 @@ how much a model uses its titles (`--evaluate`)."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -99,6 +100,14 @@ def test_pseudo_titles_replace_a_title_by_a_name_from_its_own_plot():
     assert any("Paper Moon" in tok.decode(row.tolist()) for row in plain)  # (and none is replaced without it)
     with pytest.raises(UserError, match="--pseudo_titles needs --windows records"):
         data.check_windows("anywhere", 0.0, pseudo_titles=0.5)
+
+
+def test_a_record_cut_before_its_plot_keeps_its_title():
+    data, tok = movie_data()
+    head = tok.encode_array(FMT.title_prompt("Paper Moon"))
+    ids = head[: len(head) - 2]  # the split ends inside "' is:\n": no plot to take a phrase from
+    first = len(FMT.prefix)
+    assert data.retitled(ids, 0, np.array([first, first + len("Paper Moon")]), 200, 0.5) is None
 
 
 def test_record_windows_need_movies_and_title_dropout_needs_record_windows():
