@@ -206,7 +206,8 @@ def movies_power(results: list[dict]) -> str:
     commands = "; ".join(f"`{r['command']}`" for r in results)
     first = results[0]
     note = (
-        f"Measured on {first['machine']}, {first['date']}, with {commands}. All {first['val_movies']:,} validation "
+        f"Measured on {first['machine']}, {' and '.join(sorted({r['date'] for r in results}))}, with {commands}. "
+        f"All {first['val_movies']:,} validation "
         "movies; guidance 2 for the generated plots (100 validation titles). The real plots of those titles repeat "
         f"a title word in {percent(first['real_plots_repeating_a_title_word'])} of cases.\n\n"
     )
