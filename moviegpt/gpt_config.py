@@ -43,6 +43,11 @@ class GPTConfig:
         "half of each key's slow-turning pairs comes from the previous position (copying in one layer)",
         resume=FIXED,
     )
+    copy_path: bool = setting(
+        False,
+        "a gate mixes in a pointer over the context: each earlier position proposes the token that followed it",
+        resume=FIXED,
+    )
     rope_base: float = 10000.0
     bias: bool = True
     # Only the original MovieGPT's checkpoints need these (checkpoint/original.py); ours keep the defaults.

@@ -12,6 +12,7 @@ class CacheSizes(NamedTuple):
     n_head: int
     head_size: int
     context_length: int
+    copy_width: int = 0  # > 0: the copy path's keys and the tokens it proposes are kept too
 
 
 class KVCache:
@@ -27,7 +28,14 @@ class KVCache:
         self.offset = 0  # absolute position of the first slot (rotary models slide the window past the context)
         self.pad: torch.Tensor | None = None  # (batch,) padding at the start of each row, in positions
         self.previous: torch.Tensor | None = None  # the last position's token embedding (smear)
-        self.last_keys: list[torch.Tensor | None] = [None] * sizes.n_layer  # each layer's last own key (key offset)
+        # each layer's last own key (key offset), and the copy path's after them
+        self.last_keys: list[torch.Tensor | None] = [None] * (sizes.n_layer + 1)
+        self.copy_keys: torch.Tensor | None = None  # (batch, 1, slots, copy_width)
+        self.tokens: torch.Tensor | None = None  # (batch, slots): the token at each slot
+        if sizes.copy_width:
+            slots = sizes.context_length
+            self.copy_keys = torch.zeros(batch_size, 1, slots, sizes.copy_width, device=device, dtype=dtype)
+            self.tokens = torch.zeros(batch_size, slots, device=device, dtype=torch.long)
 
     def positions(self, start: int, end: int, device: torch.device) -> torch.Tensor:
         """Positions of slots start..end: (time,), or (batch, time) counted from each row's first real token."""
@@ -53,6 +61,14 @@ class KVCache:
         self.data[layer, 1, :, :, start:end] = v
         return self.data[layer, 0, :, :, :end], self.data[layer, 1, :, :, :end]
 
+    def update_copy(self, keys: torch.Tensor, tokens: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store the copy path's keys and the tokens of positions start.. and return those of all positions so far."""
+        assert self.copy_keys is not None and self.tokens is not None, "a cache made without copy_width"
+        end = start + keys.shape[2]
+        self.copy_keys[:, :, start:end] = keys
+        self.tokens[:, start:end] = tokens
+        return self.copy_keys[:, :, :end], self.tokens[:, :end]
+
     def own_key(self, layer: int, k: torch.Tensor, start: int) -> torch.Tensor | None:
         """With the key offset the cache keeps offset keys: the own key of slot start - 1 (None at slot 0), which
         the first new position takes half of; k's last own key is kept for the next call."""
@@ -63,6 +79,8 @@ class KVCache:
     def reorder(self, rows: torch.Tensor) -> None:
         """Keep the batch rows given (beam search), in that order: every value the cache keeps per row."""
         self.data = self.data.index_select(2, rows)
+        if self.copy_keys is not None and self.tokens is not None:
+            self.copy_keys, self.tokens = self.copy_keys.index_select(0, rows), self.tokens.index_select(0, rows)
         self.last_keys = [None if k is None else k.index_select(0, rows) for k in self.last_keys]
         if self.previous is not None:
             self.previous = self.previous.index_select(0, rows)
@@ -72,6 +90,9 @@ class KVCache:
     def slide(self, n: int) -> None:
         """Forget the oldest n positions (for rotary models, whose attention depends only on relative positions)."""
         self.data[..., : self.length - n, :] = self.data[..., n : self.length, :].clone()
+        if self.copy_keys is not None and self.tokens is not None:
+            self.copy_keys[:, :, : self.length - n] = self.copy_keys[:, :, n : self.length].clone()
+            self.tokens[:, : self.length - n] = self.tokens[:, n : self.length].clone()
         self.length -= n
         self.offset += n
 

@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
+from moviegpt.copying import CopyPath, offset_dims, offset_keys
 from moviegpt.errors import check
 from moviegpt.gpt_config import GPTConfig  # (also imported from here)
 from moviegpt.kv_cache import CacheSizes, KVCache
@@ -68,34 +69,6 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tenso
     (x1 cos - x2 sin, x2 cos + x1 sin), given RotaryTables' full-width cos and signed sin."""
     half = x.shape[-1] // 2
     return x * cos.to(x.dtype) + torch.cat((x[..., half:], x[..., :half]), dim=-1) * sin.to(x.dtype)
-
-
-def offset_dims(head_size: int) -> torch.Tensor:
-    """Which dimensions of a key the key offset takes from the previous position: the slower-turning half of each
-    of the two halves of rotary pairs."""
-    half, quarter = head_size // 2, head_size // 4
-    dims = torch.zeros(head_size, dtype=torch.bool)
-    dims[quarter:half] = dims[half + quarter :] = True
-    return dims
-
-
-def offset_keys(
-    k: torch.Tensor,
-    first: torch.Tensor | None = None,
-    before: torch.Tensor | None = None,
-    start: int = 0,
-    dims: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Key offset (modded-nanogpt): the slower-turning half of each head's rotary pairs (`dims`) take the previous
-    position's key, so a query can find the position after an earlier copy of its token in one layer. k holds
-    slots start.. (a cache's new positions, `before` the own key of slot start - 1); a row's first position (slot 0,
-    or `first` (batch,) for left-padded rows) keeps its own key."""
-    dims = offset_dims(k.shape[-1]).to(k.device) if dims is None else dims
-    previous = torch.cat([k[:, :, :1] if before is None else before, k[:, :, :-1]], dim=2)  # slot 0: its own
-    if first is not None:
-        later = torch.arange(start, start + k.shape[2], device=k.device)[None, :] > first[:, None]  # (batch, time)
-        dims = later[:, None, :, None] & dims
-    return torch.where(dims, previous, k)
 
 
 class CausalSelfAttention(nn.Module):
@@ -193,6 +166,8 @@ class GPT(nn.Module):
         if config.smear:  # how much of the previous token's embedding each position takes: none at first
             self.smear_gate = nn.Linear(config.n_embd, 1, bias=False)
             self.smear_lambda = nn.Parameter(torch.zeros(1))
+        if config.copy_path:
+            self.copy = CopyPath(config.n_embd, layer=config.n_layer)
         if config.tie_weights:
             self.lm_head.weight = self.token_embedding.weight
         self.apply(self._init_weights)
@@ -203,6 +178,8 @@ class GPT(nn.Module):
             nn.init.zeros_(self.lm_head.weight)
         if config.bigram_logits:
             nn.init.zeros_(self.bigram.weight)
+        if config.copy_path:  # the pointer starts nearly shut (5%): the model learns first, then where copying pays
+            nn.init.constant_(self.copy.gate.bias, -3.0)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -211,8 +188,9 @@ class GPT(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def output_logits(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        logits = self.lm_head(self.ln_f(x))
+    def output_logits(self, h: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """Next-token logits from the final normalised states h of the tokens idx."""
+        logits = self.lm_head(h)
         if self.config.bigram_logits:
             logits = logits + self.bigram(idx)
         if self.config.logit_softcap > 0:
@@ -238,7 +216,7 @@ class GPT(nn.Module):
     def new_cache(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> KVCache:
         """An empty KV cache for incremental decoding of batch_size rows."""
         c = self.config
-        sizes = CacheSizes(c.n_layer, c.n_head, c.n_embd // c.n_head, c.context_length)
+        sizes = CacheSizes(c.n_layer, c.n_head, c.n_embd // c.n_head, c.context_length, c.n_embd if c.copy_path else 0)
         return KVCache(sizes, batch_size, device, dtype)
 
     def forward(
@@ -249,7 +227,8 @@ class GPT(nn.Module):
         last_only: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits for every position (the last only, with `last_only`: a prompt's prefill); the mean cross-entropy
-        loss too when targets are given.
+        loss too when targets are given. With the copy path the logits are log-probabilities (the mixture of the
+        model's distribution and the pointer's is one already); softmax and sampling treat them alike.
 
         With a cache, idx holds only the new positions: they follow the cache.length positions already seen,
         whose keys and values are reused, and the cache grows by idx.shape[1].
@@ -271,11 +250,12 @@ class GPT(nn.Module):
         angles = self.rotary(positions, end + (cache.offset if cache else 0)) if self.rotary else None
         for layer, block in enumerate(self.blocks):
             x = block(x, angles, cache, layer, start)
+        h = self.ln_f(x)
+        logits = self.output_logits(h[:, -1:], idx[:, -1:]) if last_only else self.output_logits(h, idx)
+        if self.config.copy_path:  # the copy path keeps every position's key, also with last_only
+            logits = self.copy(h, idx, logits, cache, start, last_only)
         if cache is not None:
             cache.length = end
-        if last_only:
-            x, idx = x[:, -1:], idx[:, -1:]
-        logits = self.output_logits(x, idx)
         if targets is None:
             return logits, None
         loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1))

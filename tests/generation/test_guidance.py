@@ -42,6 +42,8 @@ def test_without_title_leaves_the_title_out():
         ({"position": "rope"}, 70),  # past the context: the cache slides its padding out first
         ({"position": "rope", "smear": True}, 70),
         ({"position": "rope", "key_offset": True}, 70),
+        ({"position": "rope", "key_offset": True, "copy_path": True}, 70),
+        ({"copy_path": True}, 40),
         ({}, 40),  # learned positions: until the batch re-encodes its window (the longest row's)
     ],
 )

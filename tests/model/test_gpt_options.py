@@ -25,6 +25,8 @@ OPTIONS = {
     "smear": {"smear": True},
     "key_offset": {"key_offset": True},  # learned positions
     "key_offset_rope": {"key_offset": True, "position": "rope"},
+    "copy_path": {"copy_path": True},
+    "copy_path_rope": {"copy_path": True, "position": "rope", "key_offset": True},
     "all": {
         "smear": True,
         "key_offset": True,
@@ -36,6 +38,7 @@ OPTIONS = {
         "tie_weights": False,
         "logit_softcap": 15.0,
         "bigram_logits": True,
+        "copy_path": True,
     },
 }
 
@@ -90,12 +93,12 @@ def test_the_key_offset_takes_the_slow_half_of_each_key_from_the_previous_positi
     assert torch.equal(padded[1, :, :3], k[1, :, :3]) and torch.equal(padded[1, :, 3:, slow], k[1, :, 2:-1, slow])
 
 
-def lookup_loss(key_offset: bool, steps: int = 150) -> float:
+def lookup_loss(steps: int = 150, **options) -> float:
     """A one-layer model reads 10 distinct tokens, then pairs (a, the token that followed a): its loss on the second
     of each pair, which only a lookup of "what came after a" can predict (a's position varies)."""
     torch.manual_seed(0)
     config = GPTConfig(vocab_size=16, context_length=16, n_embd=32, n_head=2, n_layer=1, dropout=0.0,
-                       position="rope", norm="rmsnorm", key_offset=key_offset)  # fmt: skip
+                       position="rope", norm="rmsnorm", **options)  # fmt: skip
     gpt = GPT(config)
     optimizer = torch.optim.AdamW(gpt.parameters(), lr=1e-2)
     for _ in range(steps):
@@ -114,6 +117,26 @@ def lookup_loss(key_offset: bool, steps: int = 150) -> float:
 def test_the_key_offset_lets_one_layer_look_up_what_came_next():
     """Induction (after a comes what followed a before) needs two layers; with the key offset one layer learns it."""
     assert lookup_loss(key_offset=True) < 0.5 < lookup_loss(key_offset=False)
+
+
+def test_the_copy_path_lets_one_layer_look_up_what_came_next():
+    """The pointer proposes what followed an earlier position like this one: one layer learns the lookup."""
+    assert lookup_loss(copy_path=True) < 0.5
+
+
+def test_the_copy_path_mixes_a_distribution_of_tokens_that_followed_earlier_positions():
+    """The output is a distribution (log-probabilities); with the gate open, all of it lies on tokens the context
+    holds so far (the current one included), none on a token it never had or has not reached yet."""
+    gpt = model(copy_path=True)
+    idx = torch.tensor([[1, 2, 3, 2, 4, 5, 6, 2, 3, 1, 2, 4]])
+    assert torch.allclose(gpt(idx)[0].exp().sum(-1), torch.ones(1, 12), atol=1e-5)
+    with torch.no_grad():
+        gpt.copy.gate.bias.fill_(50.0)
+    probs = gpt(idx)[0].exp()[0]
+    for t in range(12):
+        seen = set(idx[0, : t + 1].tolist())
+        assert probs[t, sorted(seen)].sum() > 0.999, t
+    assert probs[:, [0, 7, 8, 9, 10]].max() < 1e-3 and probs[:4, [5, 6]].max() < 1e-3
 
 
 def test_rope_cache_slide_equals_a_window_recompute_in_one_layer():
@@ -210,12 +233,24 @@ def test_rotary_tables_give_the_angles_computed_anew():
     assert torch.equal(rotate(x, cos, sin), torch.cat((x1 * c - x2 * s, x1 * s + x2 * c), -1))
 
 
+@pytest.mark.parametrize("options", [{}, {"position": "rope", "key_offset": True}])
+def test_the_copy_path_of_a_left_padded_row_is_that_of_the_row_alone(options):
+    """Padding is no candidate, and a row's first real token keeps its own key, as slot 0 does alone."""
+    gpt = model(copy_path=True, **options)
+    short, other = torch.tensor([[3, 1, 4, 1, 5, 9, 2]]), torch.tensor([[2, 7, 1, 8, 2, 8, 1, 8, 2, 8]])
+    cache = gpt.new_cache(2, torch.device("cpu"), torch.float32)
+    cache.pad = torch.tensor([3, 0])
+    together = gpt(torch.cat([torch.cat([torch.zeros(1, 3, dtype=torch.long), short], 1), other]), cache=cache)[0]
+    assert torch.allclose(together[0, 3:], gpt(short)[0][0], atol=1e-5)
+    assert torch.allclose(together[1], gpt(other)[0][0], atol=1e-5)
+
+
 def test_a_reordered_cache_takes_every_per_row_value_along():
-    """Beam search reorders the cache's rows: the smear's previous embedding and the key offset's last own key go
-    with their row (before, a reordered row read another row's previous token)."""
+    """Beam search reorders the cache's rows: the smear's previous embedding, the key offset's last own key and the
+    copy path's keys and tokens go with their row (before, a reordered row read another row's previous token)."""
     torch.manual_seed(0)
     gpt = GPT(GPTConfig(vocab_size=12, context_length=16, n_embd=16, n_head=2, n_layer=2, position="rope",
-                        smear=True, key_offset=True)).eval()  # fmt: skip
+                        smear=True, key_offset=True, copy_path=True)).eval()  # fmt: skip
     with torch.no_grad():
         gpt.smear_lambda.fill_(1.0)
         cache = gpt.new_cache(2, torch.device("cpu"), torch.float32)
