@@ -1,6 +1,6 @@
 """The GPT: a decoder-only pre-norm transformer in the spirit of nanoGPT, in one file to read top to bottom, with the
 options of modern small GPTs (rotary positions, RMSNorm, QK-norm, ReLU², zero-initialised projections, untied head,
-logit soft-cap)."""
+logit soft-cap) and of copying in one step (copying.py: the key offset, the copy path)."""
 
 from __future__ import annotations
 
