@@ -87,7 +87,9 @@ ABLATION = {  # results file -> what the row changed (the corpus of the time in 
     "title_demo_echo_records_heads4_dropout.json": "windows at movies, 4 heads, title dropout 0.1",
     "title_demo_mixed.json": "half the windows at movies, 4 heads, title dropout 0.1",
     "title_demo_mixed75.json": "3 windows in 4 at movies, 4 heads, title dropout 0.1",
-    "title_demo_fast.json": "3 windows in 4 at movies, 4 heads, title dropout 0.1, key offset (the fast preset)",
+    "title_demo_fast.json": "3 windows in 4 at movies, 4 heads, title dropout 0.1, key offset",
+    "title_demo_copy_path.json": "the same and the copy path (the fast preset)",
+    "title_demo_copy_path_seed1.json": "the fast preset, a second seed (--seed 1)",
 }
 
 
@@ -183,9 +185,10 @@ MOVIES_POWER = {  # results file -> what its 9-minute run changed (every validat
 }
 
 MOVIES_POWER_NATIVE = {  # the same measures on a CPU with native bfloat16 (about 4,500 steps in 9 minutes)
-    "title_movies_d4_fast.json": "the fast preset",
-    "title_movies_d4_fast_again.json": "the fast preset, the same command again",
-    "title_movies_d4_copy_path.json": "the fast preset with the copy path (--copy_path)",
+    "title_movies_d4_fast.json": "the fast preset without the copy path (as it was)",
+    "title_movies_d4_fast_again.json": "the same command again",
+    "title_movies_d4_copy_path.json": "with the copy path (--copy_path, the fast preset now)",
+    "title_movies_d4_copy_path_seed1.json": "with the copy path, a second seed (--seed 1)",
 }
 
 
@@ -260,8 +263,8 @@ MULTI: dict[str, tuple[dict[str, str], Callable[[list[dict]], str], str]] = {  #
 }
 
 RENDERERS: dict[str, tuple[str, Callable[[dict], str]]] = {  # marker name -> (results file, renderer)
-    "readme_samples": ("title_demo_fast.json", readme_samples),
-    "title_demo": ("title_demo_fast.json", title_demo),
+    "readme_samples": ("title_demo_copy_path.json", readme_samples),
+    "title_demo": ("title_demo_copy_path.json", title_demo),
     "title_demo_avx2": ("title_demo_avx2.json", title_demo),
     "title_movies": ("title_movies.json", title_movies),
     "under_load": ("under_load.json", under_load),
