@@ -189,6 +189,7 @@ MOVIES_POWER_NATIVE = {  # the same measures on a CPU with native bfloat16 (abou
     "title_movies_d4_fast_again.json": "the same command again",
     "title_movies_d4_copy_path.json": "with the copy path (--copy_path, the fast preset now)",
     "title_movies_d4_copy_path_seed1.json": "with the copy path, a second seed (--seed 1)",
+    "title_movies_d4_context512.json": "with the copy path and a context of 512 (--context_length 512)",
 }
 
 
