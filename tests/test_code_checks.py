@@ -1,5 +1,6 @@
 """The code checks of CI, also in the README's test command: ruff (lint and format) and the import contracts."""
 
+import importlib.util
 import shutil
 import subprocess
 
@@ -23,3 +24,10 @@ def test_no_module_is_over_300_lines():
         if len(p.read_text(encoding="utf-8").splitlines()) > 300
     ]
     assert not long, f"modules over ~300 lines: {long}"
+
+
+def test_no_bench_script_shadows_an_installed_package():
+    # A script's own folder comes first on sys.path: bench/tokenizers.py once hid Hugging Face's tokenizers from
+    # every bench that trained with --tokenizer bpe.
+    shadowing = [p.name for p in (ROOT / "bench").glob("*.py") if importlib.util.find_spec(p.stem) is not None]
+    assert not shadowing, f"bench scripts named like installed packages: {shadowing}"

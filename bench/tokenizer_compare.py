@@ -4,7 +4,7 @@ For each tokenizer: train with the real gpt.py pipeline on one file for --minute
 held-out text (the first --eval_chars characters of the file's last 5%, inside every tokenizer's validation split)
 the exact bits per character, and the speed of training and of KV-cached generation in tokens and characters/s.
 
-    python bench/tokenizers.py --data ../shared/data/movies.txt --minutes 5
+    python bench/tokenizer_compare.py --data ../shared/data/movies.txt --minutes 5
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from pathlib import Path
 
 import torch
 
-# This file is named like the Hugging Face package it compares: take its own folder off the import path.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
