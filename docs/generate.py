@@ -190,6 +190,8 @@ MOVIES_POWER_NATIVE = {  # the same measures on a CPU with native bfloat16 (abou
     "title_movies_d4_copy_path.json": "with the copy path (--copy_path, the fast preset now)",
     "title_movies_d4_copy_path_seed1.json": "with the copy path, a second seed (--seed 1)",
     "title_movies_d4_context512.json": "with the copy path and a context of 512 (--context_length 512)",
+    "title_movies_d4_bpe.json": "with the copy path and byte-level BPE of 2,048 tokens (--tokenizer bpe)",
+    "title_movies_d4_bpe_seed1.json": "the same, a second seed (--tokenizer bpe --seed 1)",
 }
 
 
