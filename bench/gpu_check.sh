@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # GPU checks for a machine with CUDA (no GPU was lent when this was written; see docs/distributed.md): training in
 # bf16 and fp16 with and without torch.compile, resume on CUDA and on the CPU, KV-cache generation on CUDA, and
-# torchrun over NCCL on every GPU present (two or more). One line per check; the first failure stops the script.
-#   bash bench/gpu_check.sh
+# torchrun over NCCL on every GPU present (one process per GPU, one GPU too); then, where movies.txt is found ($MOVIES,
+# default ../shared/data/movies.txt), the original preset for 60 seconds on it and bench/gpu_speed.py on that run
+# (tokens/s, MFU, generation chars/s at batch 1 and 16). One line per check; the first failure stops the script.
+#   bash bench/gpu_check.sh            (MOVIES=path/to/movies.txt bash bench/gpu_check.sh where ../shared is not beside)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -24,9 +26,13 @@ check "resume a CUDA run on the CPU" "${train[@]}" --device cpu --dtype float32 
 check "generate on CUDA (KV cache)" python gpt.py --checkpoint "$work/run-bfloat16--compile/last.pt" --device cuda \
   --title "The Moon Baker" --max_new_tokens 300 --disable-typewriter --outputs_dir "$work/outputs"
 gpus=$(python -c "import torch; print(torch.cuda.device_count())")
-if [ "$gpus" -ge 2 ]; then
-  check "torchrun over NCCL on $gpus GPUs" torchrun --standalone --nproc_per_node="$gpus" "${train[@]:1}" \
-    --device cuda --max_iters 200 --out_dir "$work/ddp"
+check "torchrun over NCCL, $gpus process(es)" torchrun --standalone --nproc_per_node="$gpus" "${train[@]:1}" \
+  --device cuda --max_iters 200 --out_dir "$work/ddp"
+movies=${MOVIES:-../shared/data/movies.txt}
+if [ -f "$movies" ]; then
+  check "original preset, 60 s on movies.txt" "${train[@]}" --training_data "$movies" --preset original --device cuda \
+    --epochs 1000 --max_minutes 1 --out_dir "$work/original"
+  python bench/gpu_speed.py "$work/original"
 else
-  echo "skip torchrun over NCCL: one GPU (a second rank needs a second GPU)"
+  echo "skip the original preset's speed: $movies not found"
 fi

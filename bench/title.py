@@ -13,6 +13,7 @@ to bench/results/title_<part>.json. Needs a quiet machine: the budgets are wall-
     python bench/title.py demo [--minutes 3] [-- extra gpt.py flags]
     python bench/title.py movies --minutes 3 9 [--data ../shared/data/movies.txt]
     python bench/title.py movies --checkpoint runs/x/last.pt --best_of 8
+    python bench/title.py movies --minutes 5 --device cuda -- --device cuda --n_layer 6 --n_embd 384 ...
 """
 
 from __future__ import annotations
@@ -154,10 +155,11 @@ def measure(path: Path, val: str, val_movies: list, sample: list, args: argparse
     """A checkpoint's validation bits per character, title measures on every validation movie, title-word use."""
     checkpoint = load_checkpoint(path)
     model, tok = model_from_checkpoint(checkpoint)
-    model.eval()
-    exact = evaluate_text(model, tok, val, None, torch.device("cpu"))
+    device = torch.device(args.device)
+    model.to(device).eval()
+    exact = evaluate_text(model, tok, val, None, device)
     start = time.perf_counter()
-    measures = title_measures(model, tok, val_movies, FMT, torch.device("cpu"))
+    measures = title_measures(model, tok, val_movies, FMT, device)
     run = {"val_bits_per_char": exact.bits_per_character, "title": measures.to_dict()}
     run["title_measure_seconds"] = round(time.perf_counter() - start)
     for scale in args.scales:
@@ -201,6 +203,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, help="movies: measure this checkpoint instead of training")
     parser.add_argument("--titles", type=int, default=100, help="movies: validation titles to generate plots for")
     parser.add_argument("--best_of", type=int, nargs="*", default=[8], help="movies: best_of K to measure")
+    parser.add_argument("--device", default="cpu", help="movies: measure on this device (float32 weights)")
     args, extra = parser.parse_known_args()
     extra = [x for x in extra if x != "--"]
     args.minutes_list = args.minutes or ([3.0] if args.part == "demo" else [3.0, 9.0])
