@@ -199,22 +199,26 @@ def interval(value: float, half: float, as_percent: bool) -> str:
     return f"{value:.1%} ± {half * 100:.1f}" if as_percent else f"{value:.2f} ± {half:.2f}"
 
 
+POWER_COLUMNS = ["change", "steps", "validation bits/char", "bits the title saves", "right title wins",
+                 "true title among 10", "plots repeating a title word: sampled / best of 8",
+                 "s per plot (best of 8)"]  # fmt: skip
+
+
+def power_row(result: dict) -> list[str]:
+    """A run's title measures over every validation movie (95% intervals) and best_of 8, as POWER_COLUMNS."""
+    run = next(iter(result["runs"].values()))
+    t, guided = run["title"], run["guidance_2"]
+    best = guided["best_of_8"]
+    return [result["change"], f"{run['steps']:,}" if "steps" in run else "-", f"{run['val_bits_per_char']:.4f}",
+            interval(t["bits_saved"], t["bits_saved_interval"], False),
+            interval(t["win_rate"], t["win_rate_interval"], True),
+            interval(t["retrieval"], t["retrieval_interval"], True),
+            f"{percent(guided['plots_repeating_a_title_word'])} / {percent(best['per_plot'])}",
+            f"{best['seconds_per_result']:.2f}"]  # fmt: skip
+
+
 def movies_power(results: list[dict]) -> str:
     """The title measures over every validation movie, with 95% intervals, and best_of 8 among generated plots."""
-    columns = ["change", "steps", "validation bits/char", "bits the title saves", "right title wins",
-               "true title among 10", "plots repeating a title word: sampled / best of 8",
-               "s per plot (best of 8)"]  # fmt: skip
-    rows = []
-    for result in results:
-        run = next(iter(result["runs"].values()))
-        t, guided = run["title"], run["guidance_2"]
-        best = guided["best_of_8"]
-        rows.append([result["change"], f"{run['steps']:,}" if "steps" in run else "-",
-                     f"{run['val_bits_per_char']:.4f}", interval(t["bits_saved"], t["bits_saved_interval"], False),
-                     interval(t["win_rate"], t["win_rate_interval"], True),
-                     interval(t["retrieval"], t["retrieval_interval"], True),
-                     f"{percent(guided['plots_repeating_a_title_word'])} / {percent(best['per_plot'])}",
-                     f"{best['seconds_per_result']:.2f}"])  # fmt: skip
     commands = "; ".join(f"`{r['command']}`" for r in results)
     first = results[0]
     note = (
@@ -223,7 +227,24 @@ def movies_power(results: list[dict]) -> str:
         "movies; guidance 2 for the generated plots (100 validation titles). The real plots of those titles repeat "
         f"a title word in {percent(first['real_plots_repeating_a_title_word'])} of cases.\n\n"
     )
-    return note + table(columns, rows)
+    return note + table(POWER_COLUMNS, [power_row(r) for r in results])
+
+
+def gpu_title(results: list[dict]) -> str:
+    """The title probe at scale on a GPU beside the CPU fast preset's runs, each with its machine and command."""
+    machines = {r["machine"]: [x for x in results if x["machine"] == r["machine"]] for r in results}
+    parts = [f"{m}, {rs[0]['date']}, with " + " and ".join(f"`{r['command']}`" for r in rs) + f" ({rs[0]['change']}"
+             + (" and the next row" if len(rs) > 1 else "") + ")" for m, rs in machines.items()]  # fmt: skip
+    return "Measured on " + "; on ".join(parts) + ".\n\n" + table(POWER_COLUMNS, [power_row(r) for r in results])
+
+
+def gpu_speed(result: dict) -> str:
+    columns = ["GPU", "model", "training tokens/s", "MFU (bf16 peak)", "generation chars/s: 1 row / 16 rows"]
+    chars = result["generation_chars_per_s"]
+    row = [result["gpu"], f"the original preset, {result['parameters'] / 1e6:.0f}M parameters, bfloat16, compiled",
+           f"{result['train_tokens_per_s']:,}", f"{result['mfu']:.1%} of {result['peak_tflops']:g} TFLOP/s",
+           f"{chars['1']:,} / {chars['16']:,}"]  # fmt: skip
+    return stamp(result) + table(columns, [row])
 
 
 def cpu_speed(results: list[dict]) -> str:
@@ -231,8 +252,9 @@ def cpu_speed(results: list[dict]) -> str:
     real AVX2-only CPU (the machine of a later session)."""
     first = results[0]
     rounds = " or ".join(sorted({str(len(r["rows"][0]["rounds"])) for r in results}))
+    dates = " and ".join(sorted({r["date"] for r in results}))
     lines = [
-        f"Measured on {first['machine']}, {first['date']}; the median of {rounds} interleaved rounds of "
+        f"Measured on {first['machine']}, {dates}; the median of {rounds} interleaved rounds of "
         f"{first['steps']} training steps per recipe; generation: batch 1, 300 characters, no guidance.\n"
     ]
     rows = []
@@ -256,6 +278,28 @@ CPU_SPEED = {
     "cpu_speed_avx2_native.json": "a real AVX2-only CPU (a slower EPYC core)",
 }
 
+
+def gpu_glance(results: list[dict]) -> str:
+    """The README's GPU line: the original preset's speed and the title probe's measures."""
+    speed, probe = results
+    run = next(iter(probe["runs"].values()))
+    t = run["title"]
+    return (
+        f"on an {speed['gpu']} the original preset trains {speed['train_tokens_per_s']:,} tokens/s "
+        f"({speed['mfu']:.0%} MFU); 5 minutes of the fast preset's recipe at 6 layers of 384 (11.0M parameters) "
+        f"reach {run['val_bits_per_char']:.3f} bits/char, and the right title wins {percent(t['win_rate'])} of "
+        f"pairs, saves {t['bits_saved']:.1f} bits per movie and is first among 10 for {percent(t['retrieval'])}.\n"
+    )
+
+
+GPU_GLANCE = {"gpu_speed.json": "speed", "title_movies_gpu_probe.json": "probe"}
+
+GPU_TITLE = {
+    "title_movies_d4_copy_path.json": "the fast preset, 9 CPU minutes, 0.65M parameters",
+    "title_movies_d4_copy_path_seed1.json": "the same, a second seed",
+    "title_movies_gpu_probe.json": "6 layers of 384, context 512, 5 GPU minutes, 11.0M parameters",
+}
+
 MULTI: dict[str, tuple[dict[str, str], Callable[[list[dict]], str], str]] = {  # marker -> (files, renderer, key)
     "title_ablation": (ABLATION, title_ablation, "change"),
     "title_movies_ablation": (MOVIES_ABLATION, movies_ablation, "change"),
@@ -263,6 +307,8 @@ MULTI: dict[str, tuple[dict[str, str], Callable[[list[dict]], str], str]] = {  #
     "title_movies_power_native": (MOVIES_POWER_NATIVE, movies_power, "change"),
     "glance": (GLANCE, glance, "recipe"),
     "cpu_speed": (CPU_SPEED, cpu_speed, "label"),
+    "gpu_title": (GPU_TITLE, gpu_title, "change"),
+    "gpu_glance": (GPU_GLANCE, gpu_glance, "part"),
 }
 
 RENDERERS: dict[str, tuple[str, Callable[[dict], str]]] = {  # marker name -> (results file, renderer)
@@ -271,6 +317,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict], str]]] = {  # marker name -> (r
     "title_demo_avx2": ("title_demo_avx2.json", title_demo),
     "title_movies": ("title_movies.json", title_movies),
     "under_load": ("under_load.json", under_load),
+    "gpu_speed": ("gpu_speed.json", gpu_speed),
 }
 
 
