@@ -192,6 +192,8 @@ MOVIES_POWER_NATIVE = {  # the same measures on a CPU with native bfloat16 (abou
     "title_movies_d4_context512.json": "with the copy path and a context of 512 (--context_length 512)",
     "title_movies_d4_bpe.json": "with the copy path and byte-level BPE of 2,048 tokens (--tokenizer bpe)",
     "title_movies_d4_bpe_seed1.json": "the same, a second seed (--tokenizer bpe --seed 1)",
+    "title_movies_d4_layers4.json": "with the copy path and 4 layers (--n_layer 4)",
+    "title_movies_d4_width192.json": "with the copy path, 192 wide with 6 heads (--n_embd 192 --n_head 6)",
 }
 
 
