@@ -274,10 +274,12 @@ def cpu_speed(results: list[dict]) -> str:
 
 
 CPU_SPEED = {
-    "cpu_speed_native.json": "as it is (AVX-512 with native bfloat16)",
-    "cpu_speed_avx2.json": "acting as AVX2-only (no native bfloat16)",
-    "cpu_speed_avx2_1thread.json": "acting as AVX2-only, one thread",
-    "cpu_speed_avx2_native.json": "a real AVX2-only CPU (a slower EPYC core)",
+    "cpu_speed_native_copy.json": "as it is (AVX-512 with native bfloat16)",
+    "cpu_speed_avx2_copy.json": "acting as AVX2-only (no native bfloat16)",
+    "cpu_speed_native.json": "as it is, before the copy path joined the preset",
+    "cpu_speed_avx2.json": "acting as AVX2-only, before the copy path",
+    "cpu_speed_avx2_1thread.json": "acting as AVX2-only, one thread, before the copy path",
+    "cpu_speed_avx2_native.json": "a real AVX2-only CPU (a slower EPYC core), before the copy path",
 }
 
 
