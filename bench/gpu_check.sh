@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 train=(python gpt.py --training_data dataset/simple_movies.txt --preset fast --wandb disabled --prompt ""
        --max_new_tokens 40 --disable-typewriter --outputs_dir "$work/outputs")
-check() { local name=$1; shift; if "$@" >"$work/log" 2>&1; then echo "ok   $name: $(grep -E '^(done:|saved to)' "$work/log" | tail -1)";
+check() { local name=$1; shift; if "$@" >"$work/log" 2>&1; then echo "ok   $name: $({ grep -E '^done:' "$work/log" || grep -E '^saved to' "$work/log"; } | tail -1)";
           else echo "FAIL $name"; tail -20 "$work/log"; exit 1; fi; }
 python -c "import torch; print('torch', torch.__version__, '|', torch.cuda.get_device_name(0), '| GPUs:', torch.cuda.device_count())"
 for dtype in bfloat16 float16; do
