@@ -194,6 +194,7 @@ MOVIES_POWER_NATIVE = {  # the same measures on a CPU with native bfloat16 (abou
     "title_movies_d4_bpe_seed1.json": "the same, a second seed (--tokenizer bpe --seed 1)",
     "title_movies_d4_layers4.json": "with the copy path and 4 layers (--n_layer 4)",
     "title_movies_d4_width192.json": "with the copy path, 192 wide with 6 heads (--n_embd 192 --n_head 6)",
+    "title_movies_d4_width192_seed1.json": "the same, a second seed (--n_embd 192 --n_head 6 --seed 1)",
 }
 
 
