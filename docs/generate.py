@@ -136,7 +136,7 @@ def readme_samples(result: dict) -> str:
 
 
 GLANCE = {  # results file -> the recipe of its rows (the fast preset's sizes: 3 x 128, batch 8 x 256)
-    "title_movies.json": "the fast preset (now)",
+    "title_movies.json": "the fast preset without the copy path",
     "title_movies_before.json": "the fast preset before (windows anywhere, 2 heads)",
     "title_movies_nanogpt.json": (
         "nanoGPT's recipe at the same sizes (learned positions, LayerNorm, GELU, AdamW, cosine)"
