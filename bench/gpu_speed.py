@@ -23,18 +23,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from results_file import write_results  # noqa: E402
+from train_speed import flops_per_token  # noqa: E402
 
 from moviegpt.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
 from moviegpt.generation.config import GenerationConfig  # noqa: E402
 from moviegpt.generation.generate import generate  # noqa: E402
 from moviegpt.records import RecordFormat  # noqa: E402
 from moviegpt.runtime import prepare_for_inference, resolve_inference_dtype  # noqa: E402
-
-
-def flops_per_token(model: torch.nn.Module) -> float:
-    c = model.config
-    params = sum(p.numel() for name, p in model.named_parameters() if "position" not in name)
-    return 6 * params + 12 * c.n_layer * c.n_embd * c.context_length
 
 
 def generation_speed(model: torch.nn.Module, tokenizer, rows: int, chars: int = 500) -> float:

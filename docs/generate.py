@@ -291,19 +291,21 @@ def gpu_glance(results: list[dict]) -> str:
     t = run["title"]
     return (
         f"on an {speed['gpu']} the original preset trains {speed['train_tokens_per_s']:,} tokens/s "
-        f"({speed['mfu']:.0%} MFU); 5 minutes of the fast preset's recipe at 6 layers of 384 (11.0M parameters) "
-        f"reach {run['val_bits_per_char']:.3f} bits/char, and the right title wins {percent(t['win_rate'])} of "
+        f"({speed['mfu']:.0%} MFU); the fast preset's recipe at {GPU_TITLE[GPU_PROBE]} "
+        f"reaches {run['val_bits_per_char']:.3f} bits/char, and the right title wins {percent(t['win_rate'])} of "
         f"pairs, saves {t['bits_saved']:.1f} bits per movie and is first among 10 for {percent(t['retrieval'])}.\n"
     )
 
 
-GPU_GLANCE = {"gpu_speed.json": "speed", "title_movies_gpu_probe.json": "probe"}
+GPU_PROBE = "title_movies_gpu_probe.json"
 
 GPU_TITLE = {
     "title_movies_d4_copy_path.json": "the fast preset, 9 CPU minutes, 0.65M parameters",
     "title_movies_d4_copy_path_seed1.json": "the same, a second seed",
-    "title_movies_gpu_probe.json": "6 layers of 384, context 512, 5 GPU minutes, 11.0M parameters",
+    GPU_PROBE: "6 layers of 384, context 512, 5 GPU minutes, 11.0M parameters",
 }
+
+GPU_GLANCE = {"gpu_speed.json": "speed", GPU_PROBE: "probe"}
 
 MULTI: dict[str, tuple[dict[str, str], Callable[[list[dict]], str], str]] = {  # marker -> (files, renderer, key)
     "title_ablation": (ABLATION, title_ablation, "change"),
